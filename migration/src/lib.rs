@@ -1,0 +1,19 @@
+//! Schema migrations for Tessera, runnable on SQLite and PostgreSQL.
+//!
+//! Each step declares its own identifiers and never imports the server's entities: a
+//! migration that has run must never change meaning. Timestamps are stored as `BIGINT`
+//! milliseconds since the Unix epoch, which compares and indexes the same way on every
+//! backend.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_create_core_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_create_core_tables::Migration)]
+    }
+}

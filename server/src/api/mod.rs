@@ -1,0 +1,46 @@
+//! The HTTP surface. Every operation is declared with poem-openapi, so `/openapi.json`
+//! (and `tessera openapi`) describe exactly what is served. Each operation has one
+//! success body type and one error body type ([`error::ErrorBody`]), so client generators
+//! can consume the spec. Handlers only translate: they parse input, call one grant or
+//! store function, and map its result.
+
+pub mod client_auth;
+pub mod discovery;
+pub mod error;
+pub mod health;
+pub mod meta;
+pub mod token;
+
+use poem_openapi::{OpenApiService, Tags};
+
+#[derive(Tags)]
+pub enum ApiTag {
+    /// OAuth 2 token endpoint (RFC 6749).
+    Oauth,
+    /// Discovery metadata (RFC 8414) and published signing keys (RFC 7517).
+    Discovery,
+    /// Liveness and readiness probes.
+    Operations,
+}
+
+pub type Apis = (token::TokenApi, discovery::DiscoveryApi, health::HealthApi);
+
+/// The API service. It holds no state (handlers take `Data<&AppState>`), so the spec can
+/// be printed without a database.
+pub fn service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (token::TokenApi, discovery::DiscoveryApi, health::HealthApi),
+        "Tessera",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "OAuth2-style authorization server: short-lived JWT access tokens, rotating opaque \
+         refresh tokens with family-wide reuse detection.",
+    )
+    .license("Apache-2.0")
+}
+
+/// The OpenAPI document as JSON: what `/openapi.json` serves and `tessera openapi` prints.
+pub fn spec_json() -> String {
+    service().spec()
+}

@@ -1,0 +1,165 @@
+//! Building and running the server. `main` and the tests both go through [`spawn`]: bind
+//! (port 0 works), learn the real address, serve until told to stop.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::http::{HeaderValue, StatusCode, header};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::middleware::{SizeLimit, Tracing};
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::api::{self, error::ErrorBody};
+use crate::bootstrap;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::state::AppState;
+use crate::store::{Db, redact_url};
+
+/// A running server.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+    reload: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.reload.abort();
+        (&mut self.task).await??;
+        Ok(())
+    }
+
+    /// Waits until the server stops (after SIGINT/SIGTERM when started by `serve`).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        (&mut self.task).await??;
+        self.reload.abort();
+        Ok(())
+    }
+}
+
+/// Connects, migrates, bootstraps an empty database, binds and starts serving.
+/// `shutdown_signal` (if given) also stops the server when it resolves.
+pub async fn spawn(
+    settings: Settings,
+    clock: Clock,
+    shutdown_signal: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
+) -> anyhow::Result<RunningServer> {
+    let db = Db::connect(&settings.database_url, settings.db_max_connections)
+        .await
+        .with_context(|| format!("cannot open database {}", redact_url(&settings.database_url)))?;
+    db.migrate_up().await.context("database migration failed")?;
+
+    let acceptor = TcpListener::bind(settings.listen.clone())
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("listener has no address")?;
+    let issuer = settings.issuer_for(&addr.to_string());
+
+    bootstrap::run(&db, &settings, &clock).await?;
+    let state = AppState::new(db, settings, issuer, clock).await?;
+    let app = routes(&state);
+
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let signal = async move {
+        match shutdown_signal {
+            Some(sig) => {
+                tokio::select! {
+                    _ = sig => {}
+                    _ = stop_rx => {}
+                }
+            }
+            None => {
+                let _ = stop_rx.await;
+            }
+        }
+    };
+    let task = tokio::spawn(
+        poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+            app,
+            signal,
+            Some(Duration::from_secs(10)),
+        ),
+    );
+    let reload = tokio::spawn(reload_keys_forever(state.clone()));
+    tracing::info!(%addr, issuer = %state.issuer, "tessera listening");
+    Ok(RunningServer {
+        addr,
+        state,
+        stop: Some(stop_tx),
+        task,
+        reload,
+    })
+}
+
+async fn reload_keys_forever(state: AppState) {
+    let every = Duration::from_secs(state.settings.key_reload_interval.max(1));
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(e) = state.reload_keys().await {
+            tracing::warn!(error = %e, "reloading signing keys failed");
+        }
+    }
+}
+
+/// The whole HTTP application.
+pub fn routes(state: &AppState) -> impl Endpoint + 'static {
+    let api = api::service();
+    let docs = api.swagger_ui();
+    let spec = api.spec_endpoint();
+    Route::new()
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .nest("/", api)
+        .with(SizeLimit::new(state.settings.body_limit))
+        .around(|ep, req| async move {
+            let sensitive = req.uri().path().starts_with("/oauth/");
+            let mut resp = ep.call(req).await?.into_response();
+            if sensitive {
+                let h = resp.headers_mut();
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            }
+            Ok(resp)
+        })
+        .catch_all_error(|err: poem::Error| async move { error_response(err) })
+        .with(Tracing)
+        .data(state.clone())
+}
+
+/// Any error that escaped an operation (unknown path, wrong method, oversized body)
+/// still gets an RFC 6749-shaped JSON body.
+fn error_response(err: poem::Error) -> Response {
+    let status = err.status();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::UNAUTHORIZED => "invalid_token",
+        StatusCode::FORBIDDEN => "insufficient_scope",
+        s if s.is_server_error() => "server_error",
+        _ => "invalid_request",
+    };
+    let description = if status.is_server_error() {
+        tracing::error!(error = %err, "unhandled error");
+        "an internal error occurred".to_owned()
+    } else {
+        err.to_string()
+    };
+    poem::web::Json(ErrorBody::new(code, description))
+        .with_status(status)
+        .into_response()
+}

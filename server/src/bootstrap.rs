@@ -1,0 +1,101 @@
+//! First start on an empty database, as DESIGN.md prescribes: an ES256 signing key, the
+//! public client `tessera-admin` for the desktop GUI, and an `admin` user when there is no
+//! administrator. Safe to run on every start and from several instances at once.
+
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::crypto::keys::{self, SigningAlg};
+use crate::crypto::password::PasswordHasher;
+use crate::domain::{ClientId, GrantType, Scope, Username};
+use crate::store::audit::{self, AuditEvent, kind};
+use crate::store::clients::{self, NewClient};
+use crate::store::{self, Db, is_unique_violation, users};
+
+pub const ADMIN_CLIENT_ID: &str = "tessera-admin";
+
+pub async fn run(db: &Db, settings: &Settings, clock: &Clock) -> anyhow::Result<()> {
+    let now = clock.now_ms();
+    if store::keys::load_live(&db.read, now).await?.is_empty() {
+        let key = keys::generate(SigningAlg::Es256)?;
+        match store::keys::insert(&db.write, &key, now, now).await {
+            Ok(()) => {
+                audit::record(
+                    &db.write,
+                    now,
+                    AuditEvent {
+                        kind: kind::KEY_CREATED,
+                        actor: Some("system".into()),
+                        detail: Some(serde_json::json!({"kid": key.kid, "alg": "ES256"})),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                tracing::info!(kid = %key.kid, "created the first signing key (ES256)");
+            }
+            Err(e) if is_unique_violation(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+
+    if clients::find(&db.read, ADMIN_CLIENT_ID).await?.is_none() {
+        let client = NewClient {
+            client_id: ClientId::parse(ADMIN_CLIENT_ID).map_err(anyhow::Error::msg)?,
+            secret_hash: None,
+            grant_types: vec![GrantType::Password, GrantType::RefreshToken],
+            scopes: Scope::parse("admin").map_err(anyhow::Error::msg)?,
+            redirect_uris: vec![],
+            access_ttl: None,
+            refresh_idle_ttl: None,
+            refresh_absolute_ttl: None,
+            reuse_leeway: None,
+        };
+        match clients::insert(&db.write, client, now).await {
+            Ok(()) => tracing::info!("created the public client `{ADMIN_CLIENT_ID}`"),
+            Err(e) if is_unique_violation(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+
+    if users::count_admins(&db.read).await? == 0 {
+        let (password, generated) = match std::env::var("TESSERA_ADMIN_PASSWORD") {
+            Ok(p) if !p.is_empty() => (p, false),
+            _ => (URL_SAFE_NO_PAD.encode(crate::crypto::random::bytes::<18>()), true),
+        };
+        let hasher = PasswordHasher::new(settings.argon2, 1, 0)?;
+        let hash = hasher.hash(&password).await?;
+        let name = Username::parse("admin").map_err(anyhow::Error::msg)?;
+        match users::insert(&db.write, &name, hash, true, now).await {
+            Ok(user) => {
+                audit::record(
+                    &db.write,
+                    now,
+                    AuditEvent {
+                        kind: kind::USER_CREATED,
+                        actor: Some("system".into()),
+                        user_id: Some(user.id),
+                        detail: Some(serde_json::json!({"username": "admin", "admin": true})),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                if generated {
+                    eprintln!(
+                        "\n  Created administrator `admin` with password: {password}\n  \
+                         (shown once; change it with `tessera user passwd admin`)\n"
+                    );
+                } else {
+                    tracing::info!("created administrator `admin` from TESSERA_ADMIN_PASSWORD");
+                }
+            }
+            Err(e) if is_unique_violation(&e) => {
+                tracing::warn!("a user named `admin` exists but is not an administrator");
+            }
+            Err(e) => return Err(e).context("creating the admin user"),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! Settings: defaults, then an optional TOML file, then `TESSERA_*` environment variables,
+//! then command-line flags. Unknown keys are an error naming the key and its source.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::password::Argon2Cost;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: String,
+    /// `sqlite://FILE?mode=rwc` (the embedded default) or `postgres://...`.
+    pub database_url: String,
+    /// The `iss` of every token; defaults to `http://` + the listen address.
+    pub issuer: Option<String>,
+    /// The `aud` of access tokens; defaults to the issuer.
+    pub audience: Option<String>,
+    /// Default access-token lifetime in seconds (clients may override).
+    pub access_ttl: i64,
+    /// Default refresh-token idle lifetime in seconds.
+    pub refresh_idle_ttl: i64,
+    /// Default refresh-family absolute lifetime in seconds.
+    pub refresh_absolute_ttl: i64,
+    /// Default reuse leeway in seconds (0: every reuse is a replay).
+    pub reuse_leeway: i64,
+    /// argon2id cost for new password hashes.
+    pub argon2: Argon2Cost,
+    /// Password hashes running at once (default: number of CPUs).
+    pub hash_concurrency: Option<usize>,
+    /// Password hashes allowed to wait; beyond that the server answers 503.
+    pub hash_queue: usize,
+    /// Largest accepted request body in bytes.
+    pub body_limit: usize,
+    /// Database pool size (readers on SQLite; the whole pool on PostgreSQL).
+    pub db_max_connections: u32,
+    /// How often the key ring is reloaded from the database, in seconds.
+    pub key_reload_interval: u64,
+    /// A new signing key is published this many seconds before it signs.
+    pub key_prepublish: i64,
+    /// `text` (default) or `json`.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://tessera.db?mode=rwc";
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: DEFAULT_LISTEN.into(),
+            database_url: DEFAULT_DATABASE_URL.into(),
+            issuer: None,
+            audience: None,
+            access_ttl: 300,
+            refresh_idle_ttl: 14 * 24 * 3600,
+            refresh_absolute_ttl: 30 * 24 * 3600,
+            reuse_leeway: 0,
+            argon2: Argon2Cost::default(),
+            hash_concurrency: None,
+            hash_queue: 64,
+            body_limit: 64 * 1024,
+            db_max_connections: 8,
+            key_reload_interval: 10,
+            key_prepublish: 0,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub issuer: Option<String>,
+}
+
+/// Environment variables that are read elsewhere and are not settings.
+const NOT_SETTINGS: [&str; 3] = ["config", "admin_password", "test_database_url"];
+
+impl Settings {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Settings, String> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(format!("config file {} does not exist", path.display()));
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        fig = fig.merge(
+            Env::prefixed("TESSERA_")
+                .filter(|k| !NOT_SETTINGS.contains(&k.as_str().to_ascii_lowercase().as_str()))
+                .split("__"),
+        );
+        let mut s: Settings = fig.extract().map_err(|e| {
+            e.into_iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        if let Some(v) = &overrides.listen {
+            s.listen = v.clone();
+        }
+        if let Some(v) = &overrides.database_url {
+            s.database_url = v.clone();
+        }
+        if let Some(v) = &overrides.issuer {
+            s.issuer = Some(v.clone());
+        }
+        s.validate()?;
+        Ok(s)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("access_ttl", self.access_ttl),
+            ("refresh_idle_ttl", self.refresh_idle_ttl),
+            ("refresh_absolute_ttl", self.refresh_absolute_ttl),
+        ];
+        for (name, v) in positive {
+            if v <= 0 {
+                return Err(format!("{name} must be a positive number of seconds"));
+            }
+        }
+        if self.reuse_leeway < 0 || self.key_prepublish < 0 {
+            return Err("reuse_leeway and key_prepublish must not be negative".into());
+        }
+        if self.body_limit < 1024 {
+            return Err("body_limit must be at least 1024 bytes".into());
+        }
+        Ok(())
+    }
+
+    /// The issuer for a server that ended up listening on `bound`.
+    pub fn issuer_for(&self, bound: &str) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+/// The config file named by `--config` or `TESSERA_CONFIG`.
+pub fn config_path(flag: Option<PathBuf>) -> Option<PathBuf> {
+    flag.or_else(|| std::env::var_os("TESSERA_CONFIG").map(PathBuf::from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let dir = tempfile_dir();
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, "access_ttl = 60\nacess_ttl = 5\n").unwrap();
+        let err = Settings::load(Some(&path), &Overrides::default()).unwrap_err();
+        assert!(err.contains("acess_ttl"), "{err}");
+        assert!(err.contains("bad.toml"), "{err}");
+    }
+
+    #[test]
+    fn file_values_and_overrides_apply() {
+        let dir = tempfile_dir();
+        let path = dir.join("ok.toml");
+        std::fs::write(&path, "access_ttl = 60\n[argon2]\nmemory_kib = 1024\niterations = 1\nparallelism = 1\n").unwrap();
+        let s = Settings::load(
+            Some(&path),
+            &Overrides {
+                listen: Some("127.0.0.1:9".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(s.access_ttl, 60);
+        assert_eq!(s.argon2.memory_kib, 1024);
+        assert_eq!(s.listen, "127.0.0.1:9");
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("tessera-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}

@@ -1,0 +1,147 @@
+//! Access tokens: RFC 9068 JWTs, signed with the ring's active key and verified with the
+//! algorithm pinned to the key named by `kid`.
+
+use jsonwebtoken::{Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::keys::{KeyRing, LoadedKey};
+use crate::clock::Millis;
+
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// Claims of an access token (RFC 9068 §2.2, plus `sid` = refresh family id).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub client_id: String,
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JwtError {
+    #[error("no active signing key")]
+    NoSigningKey,
+    #[error("signing failed: {0}")]
+    Sign(String),
+    #[error("token is not valid")]
+    Invalid,
+}
+
+pub fn sign(key: &LoadedKey, claims: &AccessClaims) -> Result<String, JwtError> {
+    let mut header = Header::new(key.alg.jwt_alg());
+    header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+    header.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| JwtError::Sign(e.to_string()))
+}
+
+/// Verifies signature, `typ`, `iss`, `aud` and expiry. The algorithm is the one of the key
+/// named by `kid`, never the one the token claims: `alg: none`, HS/RS confusion and
+/// unknown or retired keys all fail.
+pub fn verify(
+    ring: &KeyRing,
+    token: &str,
+    issuer: &str,
+    audience: &str,
+    now: Millis,
+) -> Result<AccessClaims, JwtError> {
+    if token.len() > 8 * 1024 {
+        return Err(JwtError::Invalid);
+    }
+    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Invalid)?;
+    let kid = header.kid.as_deref().ok_or(JwtError::Invalid)?;
+    let key = ring.verifying_key(kid, now).ok_or(JwtError::Invalid)?;
+    if header.alg != key.alg.jwt_alg() || header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+        return Err(JwtError::Invalid);
+    }
+    let mut validation = Validation::new(key.alg.jwt_alg());
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    // Expiry is checked against the injected clock below, not the wall clock.
+    validation.validate_exp = false;
+    validation.leeway = 0;
+    let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
+        .map_err(|_| JwtError::Invalid)?;
+    if data.claims.exp <= now.div_euclid(1000) {
+        return Err(JwtError::Invalid);
+    }
+    Ok(data.claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::keys::{SigningAlg, StoredKey, generate};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn ring() -> KeyRing {
+        let g = generate(SigningAlg::Es256).unwrap();
+        KeyRing::build(vec![StoredKey {
+            kid: g.kid,
+            alg: "ES256".into(),
+            private_der: g.private_der,
+            public_jwk: serde_json::to_string(&g.public_jwk).unwrap(),
+            activate_at: 0,
+            retired_at: None,
+            publish_until: None,
+        }])
+        .unwrap()
+    }
+
+    fn claims(exp: i64) -> AccessClaims {
+        AccessClaims {
+            iss: "https://issuer".into(),
+            sub: "user".into(),
+            aud: "https://issuer".into(),
+            exp,
+            iat: 0,
+            jti: "j".into(),
+            client_id: "c".into(),
+            scope: "".into(),
+            sid: None,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_expiry() {
+        let ring = ring();
+        let key = ring.signing_key(0).unwrap();
+        let t = sign(&key, &claims(100)).unwrap();
+        assert!(verify(&ring, &t, "https://issuer", "https://issuer", 99_000).is_ok());
+        assert!(verify(&ring, &t, "https://issuer", "https://issuer", 100_000).is_err());
+        assert!(verify(&ring, &t, "https://other", "https://issuer", 0).is_err());
+        assert!(verify(&ring, &t, "https://issuer", "https://other", 0).is_err());
+    }
+
+    #[test]
+    fn alg_none_and_tampering_are_refused() {
+        let ring = ring();
+        let key = ring.signing_key(0).unwrap();
+        let t = sign(&key, &claims(100)).unwrap();
+        let parts: Vec<&str> = t.split('.').collect();
+        let none_header = URL_SAFE_NO_PAD.encode(
+            format!(r#"{{"alg":"none","typ":"at+jwt","kid":"{}"}}"#, key.kid).as_bytes(),
+        );
+        let forged = format!("{none_header}.{}.", parts[1]);
+        assert!(verify(&ring, &forged, "https://issuer", "https://issuer", 0).is_err());
+        let hs_header = URL_SAFE_NO_PAD.encode(
+            format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{}"}}"#, key.kid).as_bytes(),
+        );
+        let forged = format!("{hs_header}.{}.{}", parts[1], parts[2]);
+        assert!(verify(&ring, &forged, "https://issuer", "https://issuer", 0).is_err());
+        let mut other = claims(100);
+        other.sub = "admin".into();
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&other).unwrap());
+        let forged = format!("{}.{body}.{}", parts[0], parts[2]);
+        assert!(verify(&ring, &forged, "https://issuer", "https://issuer", 0).is_err());
+        assert!(verify(&ring, "garbage", "https://issuer", "https://issuer", 0).is_err());
+    }
+}

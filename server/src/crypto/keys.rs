@@ -1,0 +1,304 @@
+//! Signing keys: generation, the in-memory key ring, and the published JWKS.
+//!
+//! Private keys are decoded once when the ring is loaded and kept in memory, so signing an
+//! access token never parses a key.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+
+use crate::clock::Millis;
+
+/// The JWS algorithms Tessera signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlg {
+    Es256,
+    EdDsa,
+    Rs256,
+}
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 3] = [SigningAlg::Es256, SigningAlg::EdDsa, SigningAlg::Rs256];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::Es256 => "ES256",
+            SigningAlg::EdDsa => "EdDSA",
+            SigningAlg::Rs256 => "RS256",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    pub fn jwt_alg(self) -> Algorithm {
+        match self {
+            SigningAlg::Es256 => Algorithm::ES256,
+            SigningAlg::EdDsa => Algorithm::EdDSA,
+            SigningAlg::Rs256 => Algorithm::RS256,
+        }
+    }
+
+    fn key_alg(self) -> KeyAlgorithm {
+        match self {
+            SigningAlg::Es256 => KeyAlgorithm::ES256,
+            SigningAlg::EdDsa => KeyAlgorithm::EdDSA,
+            SigningAlg::Rs256 => KeyAlgorithm::RS256,
+        }
+    }
+
+    fn encoding_key(self, der: &[u8]) -> EncodingKey {
+        match self {
+            SigningAlg::Es256 => EncodingKey::from_ec_der(der),
+            SigningAlg::EdDsa => EncodingKey::from_ed_der(der),
+            SigningAlg::Rs256 => EncodingKey::from_rsa_der(der),
+        }
+    }
+}
+
+impl fmt::Display for SigningAlg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key generation failed")]
+    Generate,
+    #[error("signing key {kid} cannot be decoded: {reason}")]
+    Decode { kid: String, reason: String },
+    #[error("unknown signing algorithm `{0}`")]
+    UnknownAlg(String),
+}
+
+/// A freshly generated key pair, before it is stored.
+pub struct GeneratedKey {
+    pub kid: String,
+    pub alg: SigningAlg,
+    /// PKCS#8 (EC, Ed25519) or PKCS#1 (RSA) DER of the private key.
+    pub private_der: Vec<u8>,
+    pub public_jwk: Jwk,
+}
+
+pub fn generate(alg: SigningAlg) -> Result<GeneratedKey, KeyError> {
+    let rng = SystemRandom::new();
+    let private_der = match alg {
+        SigningAlg::Es256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .map_err(|_| KeyError::Generate)?
+            .as_ref()
+            .to_vec(),
+        SigningAlg::EdDsa => Ed25519KeyPair::generate_pkcs8v1(&rng)
+            .map_err(|_| KeyError::Generate)?
+            .as_ref()
+            .to_vec(),
+        SigningAlg::Rs256 => {
+            let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                .map_err(|_| KeyError::Generate)?;
+            let der: aws_lc_rs::encoding::Pkcs8V1Der<'static> =
+                pair.as_der().map_err(|_| KeyError::Generate)?;
+            der.as_ref().to_vec()
+        }
+    };
+    let mut public_jwk = Jwk::from_encoding_key(&alg.encoding_key(&private_der), alg.jwt_alg())
+        .map_err(|_| KeyError::Generate)?;
+    let kid = public_jwk
+        .thumbprint(ThumbprintHash::SHA256)
+        .map_err(|_| KeyError::Generate)?;
+    public_jwk.common.key_id = Some(kid.clone());
+    public_jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    public_jwk.common.key_algorithm = Some(alg.key_alg());
+    Ok(GeneratedKey {
+        kid,
+        alg,
+        private_der,
+        public_jwk,
+    })
+}
+
+/// One key as the ring holds it, decoded and ready.
+pub struct LoadedKey {
+    pub kid: String,
+    pub alg: SigningAlg,
+    pub encoding: EncodingKey,
+    pub decoding: DecodingKey,
+    pub jwk: Jwk,
+    pub activate_at: Millis,
+    pub retired_at: Option<Millis>,
+    pub publish_until: Option<Millis>,
+}
+
+/// A stored key, as the store hands it to [`KeyRing::build`].
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: String,
+    pub private_der: Vec<u8>,
+    pub public_jwk: String,
+    pub activate_at: Millis,
+    pub retired_at: Option<Millis>,
+    pub publish_until: Option<Millis>,
+}
+
+impl LoadedKey {
+    pub fn from_stored(k: StoredKey) -> Result<Self, KeyError> {
+        let alg = SigningAlg::parse(&k.alg).ok_or_else(|| KeyError::UnknownAlg(k.alg.clone()))?;
+        let decode_err = |reason: String| KeyError::Decode {
+            kid: k.kid.clone(),
+            reason,
+        };
+        let jwk: Jwk = serde_json::from_str(&k.public_jwk).map_err(|e| decode_err(e.to_string()))?;
+        let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| decode_err(e.to_string()))?;
+        let encoding = alg.encoding_key(&k.private_der);
+        // Make sure the private key matches the published one before signing with it.
+        let derived = Jwk::from_encoding_key(&encoding, alg.jwt_alg())
+            .map_err(|e| decode_err(e.to_string()))?;
+        if derived.algorithm != jwk.algorithm {
+            return Err(decode_err("private key does not match the public key".into()));
+        }
+        Ok(LoadedKey {
+            kid: k.kid,
+            alg,
+            encoding,
+            decoding,
+            jwk,
+            activate_at: k.activate_at,
+            retired_at: k.retired_at,
+            publish_until: k.publish_until,
+        })
+    }
+
+    /// Usable for signing at `now`: activated and not (yet) retired. A rotation schedules
+    /// the old key's retirement for the instant the new key activates.
+    pub fn signs_at(&self, now: Millis) -> bool {
+        self.activate_at <= now && self.retired_at.is_none_or(|r| now < r)
+    }
+
+    /// Published in the JWKS and accepted for verification at `now`: until
+    /// `publish_until` when set, else while not retired.
+    pub fn verifies_at(&self, now: Millis) -> bool {
+        match self.publish_until {
+            Some(until) => now < until,
+            None => self.retired_at.is_none_or(|r| now < r),
+        }
+    }
+}
+
+/// Every key the server knows, decoded. Rebuilt from the store when keys change (and
+/// periodically, to see changes made by other instances or the CLI).
+#[derive(Default)]
+pub struct KeyRing {
+    keys: HashMap<String, Arc<LoadedKey>>,
+}
+
+impl KeyRing {
+    pub fn build(stored: Vec<StoredKey>) -> Result<Self, KeyError> {
+        let mut keys = HashMap::new();
+        for k in stored {
+            let k = LoadedKey::from_stored(k)?;
+            keys.insert(k.kid.clone(), Arc::new(k));
+        }
+        Ok(KeyRing { keys })
+    }
+
+    /// The key to sign with: the most recently activated key that is active at `now`.
+    pub fn signing_key(&self, now: Millis) -> Option<Arc<LoadedKey>> {
+        self.keys
+            .values()
+            .filter(|k| k.signs_at(now))
+            .max_by(|a, b| a.activate_at.cmp(&b.activate_at).then(a.kid.cmp(&b.kid)))
+            .cloned()
+    }
+
+    /// The key for a token's `kid`, only while it may still verify.
+    pub fn verifying_key(&self, kid: &str, now: Millis) -> Option<Arc<LoadedKey>> {
+        self.keys.get(kid).filter(|k| k.verifies_at(now)).cloned()
+    }
+
+    /// The published set: active, pending (pre-published) and retired-but-not-expired keys.
+    pub fn jwks(&self, now: Millis) -> JwkSet {
+        let mut list: Vec<&Arc<LoadedKey>> =
+            self.keys.values().filter(|k| k.verifies_at(now)).collect();
+        list.sort_by(|a, b| b.activate_at.cmp(&a.activate_at).then(a.kid.cmp(&b.kid)));
+        JwkSet {
+            keys: list.into_iter().map(|k| k.jwk.clone()).collect(),
+        }
+    }
+
+    pub fn algs(&self) -> Vec<SigningAlg> {
+        let mut algs: Vec<SigningAlg> = self.keys.values().map(|k| k.alg).collect();
+        algs.sort_by_key(|a| a.as_str());
+        algs.dedup();
+        algs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(g: &GeneratedKey, activate_at: Millis) -> StoredKey {
+        StoredKey {
+            kid: g.kid.clone(),
+            alg: g.alg.as_str().into(),
+            private_der: g.private_der.clone(),
+            public_jwk: serde_json::to_string(&g.public_jwk).unwrap(),
+            activate_at,
+            retired_at: None,
+            publish_until: None,
+        }
+    }
+
+    #[test]
+    fn every_alg_generates_signs_and_verifies() {
+        for alg in SigningAlg::ALL {
+            let g = generate(alg).unwrap();
+            let k = LoadedKey::from_stored(stored(&g, 0)).unwrap();
+            let mut header = jsonwebtoken::Header::new(alg.jwt_alg());
+            header.kid = Some(k.kid.clone());
+            let token = jsonwebtoken::encode(
+                &header,
+                &serde_json::json!({"sub": "x", "exp": 4_000_000_000u64}),
+                &k.encoding,
+            )
+            .unwrap();
+            let mut v = jsonwebtoken::Validation::new(alg.jwt_alg());
+            v.required_spec_claims.clear();
+            jsonwebtoken::decode::<serde_json::Value>(&token, &k.decoding, &v).unwrap();
+        }
+    }
+
+    #[test]
+    fn mismatched_private_key_is_refused() {
+        let a = generate(SigningAlg::Es256).unwrap();
+        let b = generate(SigningAlg::Es256).unwrap();
+        let mut s = stored(&a, 0);
+        s.private_der = b.private_der;
+        assert!(LoadedKey::from_stored(s).is_err());
+    }
+
+    #[test]
+    fn signing_key_is_newest_active_and_jwks_follows_states() {
+        let old = generate(SigningAlg::Es256).unwrap();
+        let new = generate(SigningAlg::Es256).unwrap();
+        let pending = generate(SigningAlg::Es256).unwrap();
+        let mut old_s = stored(&old, 0);
+        old_s.retired_at = Some(10);
+        old_s.publish_until = Some(200);
+        let ring =
+            KeyRing::build(vec![old_s, stored(&new, 10), stored(&pending, 1_000)]).unwrap();
+        assert_eq!(ring.signing_key(5).unwrap().kid, old.kid);
+        assert_eq!(ring.signing_key(100).unwrap().kid, new.kid);
+        assert_eq!(ring.jwks(100).keys.len(), 3);
+        assert_eq!(ring.jwks(300).keys.len(), 2);
+        assert!(ring.verifying_key(&old.kid, 100).is_some());
+        assert!(ring.verifying_key(&old.kid, 300).is_none());
+        assert_eq!(ring.signing_key(2_000).unwrap().kid, pending.kid);
+    }
+}

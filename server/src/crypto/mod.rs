@@ -1,0 +1,4 @@
+pub mod jwt;
+pub mod keys;
+pub mod password;
+pub mod random;

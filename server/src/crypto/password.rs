@@ -1,0 +1,173 @@
+//! argon2id password hashing, off the async executor, with a bounded number in flight.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+/// argon2 cost. The default is OWASP's recommendation for argon2id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Argon2Cost {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Cost {
+    fn default() -> Self {
+        Argon2Cost {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// Too many hashes already queued; the caller should answer 503 with `Retry-After`.
+    #[error("password hashing is saturated")]
+    Busy,
+    #[error("password hashing failed: {0}")]
+    Internal(String),
+}
+
+/// Hashes and verifies passwords on tokio's blocking pool. At most `concurrency` hashes
+/// run at once and at most `queue` wait; beyond that callers get [`HashError::Busy`]
+/// instead of the server growing memory (each hash holds `memory_kib` KiB).
+pub struct PasswordHasher {
+    argon: Argon2<'static>,
+    running: Arc<Semaphore>,
+    queued: AtomicUsize,
+    /// Running plus waiting hashes allowed at once.
+    capacity: usize,
+    /// A hash of a random password with the current cost, verified against when the user
+    /// does not exist, so unknown and known usernames take the same time.
+    dummy_hash: String,
+}
+
+impl PasswordHasher {
+    pub fn new(cost: Argon2Cost, concurrency: usize, queue: usize) -> Result<Self, HashError> {
+        let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
+            .map_err(|e| HashError::Internal(format!("invalid argon2 parameters: {e}")))?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let dummy_password = crate::crypto::random::bytes::<16>();
+        let dummy_hash = argon
+            .hash_password(&dummy_password)
+            .map_err(|e| HashError::Internal(e.to_string()))?
+            .to_string();
+        Ok(PasswordHasher {
+            argon,
+            running: Arc::new(Semaphore::new(concurrency.max(1))),
+            queued: AtomicUsize::new(0),
+            capacity: concurrency.max(1) + queue,
+            dummy_hash,
+        })
+    }
+
+    /// How many hash operations are waiting or running right now.
+    pub fn in_flight(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    pub async fn hash(&self, password: &str) -> Result<String, HashError> {
+        let argon = self.argon.clone();
+        let password = password.as_bytes().to_vec();
+        self.run(move || {
+            argon
+                .hash_password(&password)
+                .map(|h| h.to_string())
+                .map_err(|e| HashError::Internal(e.to_string()))
+        })
+        .await?
+    }
+
+    /// Verifies `password` against `stored`, or against a dummy hash when `stored` is
+    /// `None` (unknown user), which always fails but costs the same.
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, HashError> {
+        let known = stored.is_some();
+        let phc = stored.unwrap_or(&self.dummy_hash).to_owned();
+        let argon = self.argon.clone();
+        let password = password.as_bytes().to_vec();
+        let ok = self
+            .run(move || match PasswordHash::new(&phc) {
+                Ok(parsed) => argon.verify_password(&password, &parsed).is_ok(),
+                Err(_) => false,
+            })
+            .await?;
+        Ok(known && ok)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(HashError::Busy);
+        }
+        let _guard = QueueGuard(&self.queued);
+        let _permit = self
+            .running
+            .acquire()
+            .await
+            .map_err(|_| HashError::Internal("hasher closed".into()))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| HashError::Internal(e.to_string()))
+    }
+}
+
+struct QueueGuard<'a>(&'a AtomicUsize);
+
+impl Drop for QueueGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap() -> PasswordHasher {
+        PasswordHasher::new(
+            Argon2Cost {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+            2,
+            8,
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn hash_then_verify() {
+        let h = cheap();
+        let phc = h.hash("correct horse").await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert!(h.verify("correct horse", Some(&phc)).await.unwrap());
+        assert!(!h.verify("wrong horse", Some(&phc)).await.unwrap());
+        assert!(!h.verify("correct horse", None).await.unwrap());
+        assert!(!h.verify("x", Some("not a phc string")).await.unwrap());
+    }
+
+    #[test]
+    fn default_cost_is_owasp() {
+        assert_eq!(
+            Argon2Cost::default(),
+            Argon2Cost {
+                memory_kib: 19_456,
+                iterations: 2,
+                parallelism: 1
+            }
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! Refresh token grant (RFC 6749 §6) with rotation and family-wide reuse detection, as
+//! DESIGN.md "Rotation and reuse detection" specifies.
+//!
+//! The hot path is one write transaction of two statements: the compare-and-set that
+//! claims the presented token (checking in the same statement that it is unused, unexpired
+//! and that its family is live) and the insert of its child. Everything else (unknown,
+//! expired, replayed) is decided on the cold path after the claim failed.
+
+use sea_orm::TransactionTrait;
+use serde_json::json;
+
+use super::{ClientPolicy, GrantError, TokenSet, issue_access_token};
+use crate::domain::{
+    GrantType, RefreshTokenValue, ReuseDecision, RevokeReason, Scope, child_expiry, decide_reuse,
+};
+use crate::state::AppState;
+use crate::store::audit::{self, AuditEvent, kind};
+use crate::store::entities::{client, refresh_token};
+use crate::store::families::{self, RequestMeta, TokenRow};
+
+pub struct RefreshRequest<'a> {
+    pub refresh_token: &'a str,
+    pub scope: Option<&'a str>,
+}
+
+const INVALID: &str = "the refresh token is invalid, expired or revoked";
+
+pub async fn grant(
+    state: &AppState,
+    client: &client::Model,
+    req: RefreshRequest<'_>,
+    meta: &RequestMeta,
+) -> Result<TokenSet, GrantError> {
+    let policy = ClientPolicy::of(client, state);
+    policy.require_grant(&client.client_id, GrantType::RefreshToken)?;
+    let presented = RefreshTokenValue::parse(req.refresh_token)
+        .ok_or_else(|| GrantError::InvalidGrant(INVALID.into()))?;
+    let requested = req
+        .scope
+        .map(Scope::parse)
+        .transpose()
+        .map_err(GrantError::InvalidScope)?;
+    let hash = presented.hash();
+    let now = state.clock.now_ms();
+
+    // Hot path: claim the token and insert its child in one transaction.
+    let txn = state.db.write.begin().await?;
+    if let Some(claimed) = families::claim(&txn, &hash, now).await? {
+        if claimed.client_id != client.client_id {
+            txn.rollback().await?;
+            return Err(GrantError::InvalidGrant(INVALID.into()));
+        }
+        let scope = match narrow(&claimed.scope, requested.as_ref()) {
+            Ok(s) => s,
+            Err(e) => {
+                txn.rollback().await?;
+                return Err(e);
+            }
+        };
+        let child = RefreshTokenValue::generate();
+        families::insert_token(&txn, child_row(&claimed, &child, &policy, now), meta, now).await?;
+        txn.commit().await?;
+        return finish(state, &claimed, child, scope, &policy);
+    }
+    txn.rollback().await?;
+
+    // Cold path: why did the claim fail?
+    let Some(token) = families::find_token(&state.db.read, &hash).await? else {
+        return Err(GrantError::InvalidGrant(INVALID.into()));
+    };
+    if token.client_id != client.client_id || token.expires_at <= now {
+        return Err(GrantError::InvalidGrant(INVALID.into()));
+    }
+    let family = families::find(&state.db.read, &token.family_id).await?;
+    let live = family
+        .as_ref()
+        .is_some_and(|f| f.revoked_at.is_none() && f.expires_at > now);
+    let Some(used_at) = token.used_at.filter(|_| live) else {
+        return Err(GrantError::InvalidGrant(INVALID.into()));
+    };
+    let scope = narrow(&token.scope, requested.as_ref())?;
+
+    if decide_reuse(used_at, now, policy.reuse_leeway) == ReuseDecision::RetryWithinLeeway {
+        // A retry after a lost response: replace the still-unused child, keeping one
+        // live chain. If the child was already used the chain moved on: a replay.
+        let txn = state.db.write.begin().await?;
+        if families::invalidate_unused_child(&txn, token.id, now).await? {
+            let child = RefreshTokenValue::generate();
+            families::insert_token(&txn, child_row(&token, &child, &policy, now), meta, now)
+                .await?;
+            txn.commit().await?;
+            return finish(state, &token, child, scope, &policy);
+        }
+        txn.rollback().await?;
+    }
+
+    // Replay: one of the two presenters is a thief. The revocation is committed on its
+    // own, even though this request fails.
+    let txn = state.db.write.begin().await?;
+    if families::revoke(&txn, &token.family_id, RevokeReason::ReuseDetected, now).await? {
+        let common = AuditEvent {
+            actor: Some("system".into()),
+            user_id: token.user_id.clone(),
+            client_id: Some(token.client_id.clone()),
+            family_id: Some(token.family_id.clone()),
+            ip: meta.ip.clone(),
+            reason: Some(RevokeReason::ReuseDetected.as_str().into()),
+            ..Default::default()
+        };
+        audit::record(
+            &txn,
+            now,
+            AuditEvent {
+                kind: kind::REUSE_DETECTED,
+                detail: Some(json!({
+                    "generation": token.generation,
+                    "used_at": used_at,
+                    "user_agent": meta.user_agent,
+                })),
+                ..common.clone()
+            },
+        )
+        .await?;
+        audit::record(
+            &txn,
+            now,
+            AuditEvent {
+                kind: kind::FAMILY_REVOKED,
+                ..common
+            },
+        )
+        .await?;
+        tracing::warn!(
+            family = %token.family_id,
+            client = %token.client_id,
+            generation = token.generation,
+            "refresh token reuse detected; family revoked"
+        );
+    }
+    txn.commit().await?;
+    Err(GrantError::InvalidGrant(
+        "refresh token reuse detected; the session has been revoked".into(),
+    ))
+}
+
+/// The scope for the new access token: the family's, or a subset of it (RFC 6749 §6).
+fn narrow(family_scope: &str, requested: Option<&Scope>) -> Result<Scope, GrantError> {
+    let granted = Scope::parse(family_scope).unwrap_or_default();
+    match requested {
+        None => Ok(granted),
+        Some(r) if r.is_subset_of(&granted) => Ok(r.clone()),
+        Some(_) => Err(GrantError::InvalidScope(
+            "the requested scope exceeds the scope originally granted".into(),
+        )),
+    }
+}
+
+fn child_row(
+    parent: &refresh_token::Model,
+    child: &RefreshTokenValue,
+    policy: &ClientPolicy,
+    now: i64,
+) -> TokenRow {
+    TokenRow {
+        family_id: parent.family_id.clone(),
+        parent_id: Some(parent.id),
+        generation: parent.generation.saturating_add(1),
+        token_hash: child.hash(),
+        client_id: parent.client_id.clone(),
+        user_id: parent.user_id.clone(),
+        scope: parent.scope.clone(),
+        expires_at: child_expiry(now, policy.refresh_idle_ttl, parent.family_expires_at),
+        family_expires_at: parent.family_expires_at,
+    }
+}
+
+fn finish(
+    state: &AppState,
+    parent: &refresh_token::Model,
+    child: RefreshTokenValue,
+    scope: Scope,
+    policy: &ClientPolicy,
+) -> Result<TokenSet, GrantError> {
+    let sub = parent.user_id.as_deref().unwrap_or(&parent.client_id);
+    let access_token = issue_access_token(
+        state,
+        sub,
+        &parent.client_id,
+        &scope,
+        Some(&parent.family_id),
+        policy.access_ttl,
+    )?;
+    Ok(TokenSet {
+        access_token,
+        expires_in: policy.access_ttl,
+        refresh_token: Some(child.into_string()),
+        scope,
+    })
+}

@@ -1,0 +1,73 @@
+use std::sync::{Arc, RwLock};
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::crypto::keys::KeyRing;
+use crate::crypto::password::PasswordHasher;
+use crate::store::{self, Db};
+
+/// Everything the handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+pub struct Inner {
+    pub db: Db,
+    pub settings: Settings,
+    pub issuer: String,
+    pub audience: String,
+    pub clock: Clock,
+    pub hasher: PasswordHasher,
+    keys: RwLock<Arc<KeyRing>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub async fn new(
+        db: Db,
+        settings: Settings,
+        issuer: String,
+        clock: Clock,
+    ) -> anyhow::Result<AppState> {
+        let concurrency = settings
+            .hash_concurrency
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let hasher = PasswordHasher::new(settings.argon2, concurrency, settings.hash_queue)?;
+        let audience = settings.audience.clone().unwrap_or_else(|| issuer.clone());
+        let state = AppState(Arc::new(Inner {
+            db,
+            settings,
+            issuer,
+            audience,
+            clock,
+            hasher,
+            keys: RwLock::new(Arc::new(KeyRing::default())),
+        }));
+        state.reload_keys().await?;
+        Ok(state)
+    }
+
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.keys
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Rebuilds the key ring from the database (keys added or retired by the CLI, the
+    /// admin API or another instance).
+    pub async fn reload_keys(&self) -> anyhow::Result<()> {
+        let stored = store::keys::load_live(&self.db.read, self.clock.now_ms()).await?;
+        let ring = Arc::new(KeyRing::build(stored)?);
+        match self.keys.write() {
+            Ok(mut g) => *g = ring,
+            Err(poisoned) => *poisoned.into_inner() = ring,
+        }
+        Ok(())
+    }
+}

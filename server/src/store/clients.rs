@@ -1,0 +1,58 @@
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
+use super::entities::client::{self, Entity as Clients};
+use crate::clock::Millis;
+use crate::domain::{ClientId, GrantType, Scope};
+
+/// A client registration as created by the CLI or the admin API.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub client_id: ClientId,
+    /// `None` for a public client.
+    pub secret_hash: Option<String>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Scope,
+    pub redirect_uris: Vec<String>,
+    pub access_ttl: Option<i64>,
+    pub refresh_idle_ttl: Option<i64>,
+    pub refresh_absolute_ttl: Option<i64>,
+    pub reuse_leeway: Option<i64>,
+}
+
+pub async fn find(db: &impl ConnectionTrait, client_id: &str) -> Result<Option<client::Model>, DbErr> {
+    Clients::find_by_id(client_id.to_owned()).one(db).await
+}
+
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<client::Model>, DbErr> {
+    Clients::find().order_by_asc(client::Column::ClientId).all(db).await
+}
+
+pub async fn insert(db: &impl ConnectionTrait, c: NewClient, now: Millis) -> Result<(), DbErr> {
+    Clients::insert(client::ActiveModel {
+        client_id: Set(c.client_id.as_str().to_owned()),
+        is_public: Set(c.secret_hash.is_none()),
+        secret_hash: Set(c.secret_hash),
+        grant_types: Set(GrantType::join(&c.grant_types)),
+        scopes: Set(c.scopes.to_string()),
+        redirect_uris: Set(serde_json::to_string(&c.redirect_uris).unwrap_or_else(|_| "[]".into())),
+        access_ttl: Set(c.access_ttl),
+        refresh_idle_ttl: Set(c.refresh_idle_ttl),
+        refresh_absolute_ttl: Set(c.refresh_absolute_ttl),
+        reuse_leeway: Set(c.reuse_leeway),
+        disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete(db: &impl ConnectionTrait, client_id: &str) -> Result<bool, DbErr> {
+    let r = Clients::delete_many()
+        .filter(client::Column::ClientId.eq(client_id))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}

@@ -1,0 +1,8 @@
+//! SeaORM entities, one per table. Timestamps are `i64` milliseconds since the epoch.
+
+pub mod audit_event;
+pub mod client;
+pub mod refresh_family;
+pub mod refresh_token;
+pub mod signing_key;
+pub mod user;

@@ -1,0 +1,250 @@
+//! Refresh families and their token chains: creation, the rotation compare-and-set,
+//! leeway retries and revocation.
+
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
+
+use super::audit::{self, AuditEvent, kind};
+use super::entities::refresh_family::{self, Entity as Families};
+use super::entities::refresh_token::{self, Entity as Tokens};
+use crate::clock::Millis;
+use crate::domain::RevokeReason;
+
+/// Who asked, for the session list and the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A new family's first token.
+pub struct NewFamily<'a> {
+    pub family_id: String,
+    pub user_id: Option<String>,
+    pub client_id: &'a str,
+    pub scope: String,
+    pub token_hash: String,
+    pub token_expires_at: Millis,
+    pub family_expires_at: Millis,
+}
+
+/// Inserts the family and its generation-0 token. Call inside a write transaction.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    f: NewFamily<'_>,
+    meta: &RequestMeta,
+    now: Millis,
+) -> Result<(), DbErr> {
+    Families::insert(refresh_family::ActiveModel {
+        id: Set(f.family_id.clone()),
+        user_id: Set(f.user_id.clone()),
+        client_id: Set(f.client_id.to_owned()),
+        scope: Set(f.scope.clone()),
+        created_at: Set(now),
+        expires_at: Set(f.family_expires_at),
+        revoked_at: Set(None),
+        revoke_reason: Set(None),
+        user_agent: Set(meta.user_agent.clone()),
+        ip: Set(meta.ip.clone()),
+    })
+    .exec_without_returning(db)
+    .await?;
+    insert_token(
+        db,
+        TokenRow {
+            family_id: f.family_id,
+            parent_id: None,
+            generation: 0,
+            token_hash: f.token_hash,
+            client_id: f.client_id.to_owned(),
+            user_id: f.user_id,
+            scope: f.scope,
+            expires_at: f.token_expires_at,
+            family_expires_at: f.family_expires_at,
+        },
+        meta,
+        now,
+    )
+    .await
+}
+
+/// The fields of a token row that the caller decides.
+pub struct TokenRow {
+    pub family_id: String,
+    pub parent_id: Option<i64>,
+    pub generation: i32,
+    pub token_hash: String,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub scope: String,
+    pub expires_at: Millis,
+    pub family_expires_at: Millis,
+}
+
+pub async fn insert_token(
+    db: &impl ConnectionTrait,
+    t: TokenRow,
+    meta: &RequestMeta,
+    now: Millis,
+) -> Result<(), DbErr> {
+    Tokens::insert(refresh_token::ActiveModel {
+        family_id: Set(t.family_id),
+        parent_id: Set(t.parent_id),
+        generation: Set(t.generation),
+        token_hash: Set(t.token_hash),
+        client_id: Set(t.client_id),
+        user_id: Set(t.user_id),
+        scope: Set(t.scope),
+        issued_at: Set(now),
+        expires_at: Set(t.expires_at),
+        family_expires_at: Set(t.family_expires_at),
+        used_at: Set(None),
+        invalidated: Set(false),
+        user_agent: Set(meta.user_agent.clone()),
+        ip: Set(meta.ip.clone()),
+        ..Default::default()
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// The compare-and-set at the heart of rotation: marks the token with this hash used,
+/// if and only if it is unused, unexpired, and its family is neither revoked nor expired.
+/// One statement (`UPDATE ... WHERE used_at IS NULL AND EXISTS(...) RETURNING *`), so of
+/// any number of concurrent callers on any number of instances exactly one gets the row.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    now: Millis,
+) -> Result<Option<refresh_token::Model>, DbErr> {
+    let family_live = Query::select()
+        .expr(Expr::val(1))
+        .from(refresh_family::Entity)
+        .and_where(
+            Expr::col((refresh_family::Entity, refresh_family::Column::Id))
+                .equals((refresh_token::Entity, refresh_token::Column::FamilyId)),
+        )
+        .and_where(Expr::col((refresh_family::Entity, refresh_family::Column::RevokedAt)).is_null())
+        .and_where(Expr::col((refresh_family::Entity, refresh_family::Column::ExpiresAt)).gt(now))
+        .to_owned();
+    let mut rows = Tokens::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(Some(now)))
+        .filter(refresh_token::Column::TokenHash.eq(token_hash))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .filter(refresh_token::Column::ExpiresAt.gt(now))
+        .filter(Expr::exists(family_live))
+        .exec_with_returning(db)
+        .await?;
+    Ok(rows.pop())
+}
+
+pub async fn find_token(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<refresh_token::Model>, DbErr> {
+    Tokens::find()
+        .filter(refresh_token::Column::TokenHash.eq(token_hash))
+        .one(db)
+        .await
+}
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    family_id: &str,
+) -> Result<Option<refresh_family::Model>, DbErr> {
+    Families::find_by_id(family_id.to_owned()).one(db).await
+}
+
+/// For a retry within the reuse leeway: invalidates the still-unused child of `parent_id`
+/// (compare-and-set). Returns false when the child was already used, i.e. the chain moved
+/// on and the retry is really a replay.
+pub async fn invalidate_unused_child(
+    db: &impl ConnectionTrait,
+    parent_id: i64,
+    now: Millis,
+) -> Result<bool, DbErr> {
+    let r = Tokens::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(Some(now)))
+        .col_expr(refresh_token::Column::Invalidated, Expr::value(true))
+        .filter(refresh_token::Column::ParentId.eq(parent_id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected >= 1)
+}
+
+/// Revokes one family if it is not revoked yet; returns whether this call revoked it.
+pub async fn revoke(
+    db: &impl ConnectionTrait,
+    family_id: &str,
+    reason: RevokeReason,
+    now: Millis,
+) -> Result<bool, DbErr> {
+    let r = Families::update_many()
+        .col_expr(refresh_family::Column::RevokedAt, Expr::value(Some(now)))
+        .col_expr(
+            refresh_family::Column::RevokeReason,
+            Expr::value(Some(reason.as_str())),
+        )
+        .filter(refresh_family::Column::Id.eq(family_id))
+        .filter(refresh_family::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Revokes every live family of a user (password change, disabling) or of a client
+/// (removal), with one audit row per revoked family, in one transaction. Returns how
+/// many were revoked.
+pub async fn revoke_all(
+    db: &DatabaseConnection,
+    by: Owner<'_>,
+    reason: RevokeReason,
+    actor: &str,
+    now: Millis,
+) -> Result<usize, DbErr> {
+    let txn = db.begin().await?;
+    let filter = match by {
+        Owner::User(id) => refresh_family::Column::UserId.eq(id),
+        Owner::Client(id) => refresh_family::Column::ClientId.eq(id),
+    };
+    // Write first (SQLite), then read what was revoked by this statement.
+    let revoked = Families::update_many()
+        .col_expr(refresh_family::Column::RevokedAt, Expr::value(Some(now)))
+        .col_expr(
+            refresh_family::Column::RevokeReason,
+            Expr::value(Some(reason.as_str())),
+        )
+        .filter(filter)
+        .filter(refresh_family::Column::RevokedAt.is_null())
+        .exec_with_returning(&txn)
+        .await?;
+    for f in &revoked {
+        audit::record(
+            &txn,
+            now,
+            AuditEvent {
+                kind: kind::FAMILY_REVOKED,
+                actor: Some(actor.to_owned()),
+                user_id: f.user_id.clone(),
+                client_id: Some(f.client_id.clone()),
+                family_id: Some(f.id.clone()),
+                reason: Some(reason.as_str().to_owned()),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(revoked.len())
+}
+
+pub enum Owner<'a> {
+    User(&'a str),
+    Client(&'a str),
+}

@@ -1,0 +1,127 @@
+//! Persistence. Query functions take `&impl ConnectionTrait`, so they run inside a
+//! transaction or not.
+//!
+//! SQLite allows one writer at a time. Rather than let pooled connections race for the
+//! lock (deferred `BEGIN` upgrades fail at once with "database is locked"), every write
+//! goes through a one-connection writer pool, so in-process writes queue in order, and
+//! every write transaction starts with a write statement, so a writer in another process
+//! (the CLI) is waited for by the busy timeout instead of failing. Reads use a separate
+//! pool and see each commit as soon as it lands (WAL). PostgreSQL uses one pool for both.
+
+pub mod audit;
+pub mod clients;
+pub mod entities;
+pub mod families;
+pub mod keys;
+pub mod users;
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
+use tessera_migration::{Migrator, MigratorTrait};
+
+/// The database handles of one server instance.
+#[derive(Clone)]
+pub struct Db {
+    /// For reads.
+    pub read: DatabaseConnection,
+    /// For writes; on SQLite a pool of exactly one connection.
+    pub write: DatabaseConnection,
+}
+
+impl Db {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
+        if url.starts_with("sqlite:") {
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                return Err(DbErr::Custom(
+                    "in-memory SQLite is not supported (the reader and writer pools would see \
+                     different databases); use a file"
+                        .into(),
+                ));
+            }
+            let write = Database::connect(sqlite_options(url, 1)).await?;
+            // WAL is a property of the file; set it once through the writer.
+            let read = Database::connect(sqlite_options(url, max_connections.max(1))).await?;
+            Ok(Db { read, write })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let mut opts = ConnectOptions::new(url);
+            opts.max_connections(max_connections.max(2))
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .sqlx_logging(false);
+            let pool = Database::connect(opts).await?;
+            Ok(Db {
+                read: pool.clone(),
+                write: pool,
+            })
+        } else {
+            Err(DbErr::Custom(format!(
+                "unsupported database URL `{}`: use sqlite://FILE or postgres://...",
+                redact_url(url)
+            )))
+        }
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.write.get_database_backend()
+    }
+
+    pub async fn migrate_up(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.write, None).await
+    }
+
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.read.ping().await
+    }
+
+    pub async fn close(self) {
+        let _ = self.read.close().await;
+        let _ = self.write.close().await;
+    }
+}
+
+fn sqlite_options(url: &str, max: u32) -> ConnectOptions {
+    let mut opts = ConnectOptions::new(url);
+    opts.max_connections(max)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    opts
+}
+
+/// The URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// True when the error is a unique-constraint violation (a duplicate name, say), which
+/// the caller turns into a client error.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact_url("postgres://u:secret@host/db"),
+            "postgres://u:***@host/db"
+        );
+        assert_eq!(super::redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}
