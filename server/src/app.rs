@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::middleware::{SizeLimit, Tracing};
+use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -47,13 +47,22 @@ impl RunningServer {
     }
 }
 
+/// How to start: the clock, an optional extra shutdown signal, and the first
+/// administrator's password (else `TESSERA_ADMIN_PASSWORD`, else generated and printed).
+#[derive(Default)]
+pub struct SpawnOptions {
+    pub clock: Clock,
+    pub shutdown_signal: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
+    pub admin_password: Option<String>,
+}
+
 /// Connects, migrates, bootstraps an empty database, binds and starts serving.
-/// `shutdown_signal` (if given) also stops the server when it resolves.
-pub async fn spawn(
-    settings: Settings,
-    clock: Clock,
-    shutdown_signal: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
-) -> anyhow::Result<RunningServer> {
+pub async fn spawn(settings: Settings, opts: SpawnOptions) -> anyhow::Result<RunningServer> {
+    let SpawnOptions {
+        clock,
+        shutdown_signal,
+        admin_password,
+    } = opts;
     let db = Db::connect(&settings.database_url, settings.db_max_connections)
         .await
         .with_context(|| format!("cannot open database {}", redact_url(&settings.database_url)))?;
@@ -70,7 +79,7 @@ pub async fn spawn(
         .context("listener has no address")?;
     let issuer = settings.issuer_for(&addr.to_string());
 
-    bootstrap::run(&db, &settings, &clock).await?;
+    bootstrap::run(&db, &settings, &clock, admin_password).await?;
     let state = AppState::new(db, settings, issuer, clock).await?;
     let app = routes(&state);
 
@@ -118,6 +127,7 @@ async fn reload_keys_forever(state: AppState) {
 
 /// The whole HTTP application.
 pub fn routes(state: &AppState) -> impl Endpoint + 'static {
+    let body_limit = state.settings.body_limit;
     let api = api::service();
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
@@ -125,8 +135,8 @@ pub fn routes(state: &AppState) -> impl Endpoint + 'static {
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
-        .with(SizeLimit::new(state.settings.body_limit))
-        .around(|ep, req| async move {
+        .around(move |ep, mut req| async move {
+            limit_body(&mut req, body_limit).await?;
             let sensitive = req.uri().path().starts_with("/oauth/");
             let mut resp = ep.call(req).await?.into_response();
             if sensitive {
@@ -162,4 +172,25 @@ fn error_response(err: poem::Error) -> Response {
     poem::web::Json(ErrorBody::new(code, description))
         .with_status(status)
         .into_response()
+}
+
+/// Refuses bodies over `limit` bytes: at once when `Content-Length` says so, else while
+/// reading a chunked body. Requests without a body pass untouched.
+async fn limit_body(req: &mut poem::Request, limit: usize) -> poem::Result<()> {
+    let too_large = || poem::Error::from_string("the request body is too large", StatusCode::PAYLOAD_TOO_LARGE);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit as u64 => Err(too_large()),
+        Some(_) => Ok(()),
+        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+            let bytes = req.take_body().into_bytes_limit(limit).await.map_err(|_| too_large())?;
+            req.set_body(bytes);
+            Ok(())
+        }
+        None => Ok(()),
+    }
 }

@@ -17,7 +17,12 @@ use crate::store::{self, Db, is_unique_violation, users};
 
 pub const ADMIN_CLIENT_ID: &str = "tessera-admin";
 
-pub async fn run(db: &Db, settings: &Settings, clock: &Clock) -> anyhow::Result<()> {
+pub async fn run(
+    db: &Db,
+    settings: &Settings,
+    clock: &Clock,
+    admin_password: Option<String>,
+) -> anyhow::Result<()> {
     let now = clock.now_ms();
     if store::keys::load_live(&db.read, now).await?.is_empty() {
         let key = keys::generate(SigningAlg::Es256)?;
@@ -61,8 +66,9 @@ pub async fn run(db: &Db, settings: &Settings, clock: &Clock) -> anyhow::Result<
     }
 
     if users::count_admins(&db.read).await? == 0 {
-        let (password, generated) = match std::env::var("TESSERA_ADMIN_PASSWORD") {
-            Ok(p) if !p.is_empty() => (p, false),
+        let from_env = std::env::var("TESSERA_ADMIN_PASSWORD").ok();
+        let (password, generated) = match admin_password.or(from_env) {
+            Some(p) if !p.is_empty() => (p, false),
             _ => (URL_SAFE_NO_PAD.encode(crate::crypto::random::bytes::<18>()), true),
         };
         let hasher = PasswordHasher::new(settings.argon2, 1, 0)?;

@@ -200,7 +200,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings, clock: Clock) -> anyhow::Result<()> {
-    let server = app::spawn(settings, clock, Some(Box::pin(shutdown_signal()))).await?;
+    let server = app::spawn(
+        settings,
+        app::SpawnOptions {
+            clock,
+            shutdown_signal: Some(Box::pin(shutdown_signal())),
+            admin_password: None,
+        },
+    )
+    .await?;
     server.wait().await?;
     tracing::info!("stopped");
     Ok(())

@@ -54,11 +54,16 @@ impl SigningAlg {
         }
     }
 
-    fn encoding_key(self, der: &[u8]) -> EncodingKey {
+    /// The signing key from PKCS#8 DER. jsonwebtoken wants RSA keys as PKCS#1, so those
+    /// go through its PEM reader, which unwraps PKCS#8.
+    fn encoding_key(self, pkcs8: &[u8]) -> Result<EncodingKey, String> {
         match self {
-            SigningAlg::Es256 => EncodingKey::from_ec_der(der),
-            SigningAlg::EdDsa => EncodingKey::from_ed_der(der),
-            SigningAlg::Rs256 => EncodingKey::from_rsa_der(der),
+            SigningAlg::Es256 => Ok(EncodingKey::from_ec_der(pkcs8)),
+            SigningAlg::EdDsa => Ok(EncodingKey::from_ed_der(pkcs8)),
+            SigningAlg::Rs256 => {
+                let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.to_vec()));
+                EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| e.to_string())
+            }
         }
     }
 }
@@ -83,7 +88,7 @@ pub enum KeyError {
 pub struct GeneratedKey {
     pub kid: String,
     pub alg: SigningAlg,
-    /// PKCS#8 (EC, Ed25519) or PKCS#1 (RSA) DER of the private key.
+    /// PKCS#8 DER of the private key.
     pub private_der: Vec<u8>,
     pub public_jwk: Jwk,
 }
@@ -107,8 +112,9 @@ pub fn generate(alg: SigningAlg) -> Result<GeneratedKey, KeyError> {
             der.as_ref().to_vec()
         }
     };
-    let mut public_jwk = Jwk::from_encoding_key(&alg.encoding_key(&private_der), alg.jwt_alg())
-        .map_err(|_| KeyError::Generate)?;
+    let encoding = alg.encoding_key(&private_der).map_err(|_| KeyError::Generate)?;
+    let mut public_jwk =
+        Jwk::from_encoding_key(&encoding, alg.jwt_alg()).map_err(|_| KeyError::Generate)?;
     let kid = public_jwk
         .thumbprint(ThumbprintHash::SHA256)
         .map_err(|_| KeyError::Generate)?;
@@ -155,7 +161,7 @@ impl LoadedKey {
         };
         let jwk: Jwk = serde_json::from_str(&k.public_jwk).map_err(|e| decode_err(e.to_string()))?;
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| decode_err(e.to_string()))?;
-        let encoding = alg.encoding_key(&k.private_der);
+        let encoding = alg.encoding_key(&k.private_der).map_err(decode_err)?;
         // Make sure the private key matches the published one before signing with it.
         let derived = Jwk::from_encoding_key(&encoding, alg.jwt_alg())
             .map_err(|e| decode_err(e.to_string()))?;

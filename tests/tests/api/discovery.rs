@@ -1,0 +1,99 @@
+//! Discovery metadata, JWKS, health probes and the OpenAPI document.
+
+use serde_json::Value;
+use tessera_tests::spawn_app;
+
+#[tokio::test]
+async fn metadata_lists_exactly_what_is_supported() {
+    let app = spawn_app().await;
+    let resp = app
+        .http
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let m: Value = resp.json().await.unwrap();
+    assert_eq!(m["issuer"], app.base.as_str());
+    assert_eq!(m["token_endpoint"], format!("{}/oauth/token", app.base));
+    assert_eq!(m["jwks_uri"], format!("{}/.well-known/jwks.json", app.base));
+    assert_eq!(
+        m["grant_types_supported"],
+        serde_json::json!(["password", "refresh_token", "client_credentials"])
+    );
+    assert_eq!(
+        m["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+    assert_eq!(m["access_token_signing_alg_values_supported"], serde_json::json!(["ES256"]));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn jwks_is_cacheable_and_public_only() {
+    let app = spawn_app().await;
+    let resp = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    let v: Value = resp.json().await.unwrap();
+    for k in v["keys"].as_array().unwrap() {
+        assert!(k.get("d").is_none());
+        assert_eq!(k["use"], "sig");
+        assert!(k["kid"].is_string());
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_probes() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/readyz"] {
+        let resp = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["status"], "ok");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn served_spec_and_swagger_ui() {
+    let app = spawn_app().await;
+    let served: Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let printed: Value = serde_json::from_str(&tessera_server::api::spec_json()).unwrap();
+    assert_eq!(served, printed, "/openapi.json equals `tessera openapi`");
+    assert!(served["openapi"].as_str().unwrap().starts_with("3."));
+    let docs = app.http.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("swagger"));
+    app.stop().await;
+}
+
+#[test]
+fn committed_spec_matches_the_code() {
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../openapi/openapi.json"
+    ))
+    .expect("openapi/openapi.json exists");
+    let committed: Value = serde_json::from_str(&committed).expect("valid JSON");
+    let current: Value = serde_json::from_str(&tessera_server::api::spec_json()).unwrap();
+    assert!(
+        committed == current,
+        "openapi/openapi.json is stale; regenerate it with:\n  \
+         cargo run -q --bin tessera -- openapi > openapi/openapi.json"
+    );
+}

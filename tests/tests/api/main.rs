@@ -1,0 +1,6 @@
+//! End-to-end tests: the real server over real HTTP, one module per area.
+
+mod bad_input;
+mod discovery;
+mod password;
+mod rotation;

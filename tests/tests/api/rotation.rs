@@ -1,0 +1,305 @@
+//! Refresh rotation, reuse detection, leeway, lifetimes and the concurrent race.
+
+use std::time::Duration;
+
+use tessera_tests::{Auth, ClientSpec, TestApp, spawn_app};
+
+async fn setup(app: &TestApp, spec: ClientSpec<'_>) -> String {
+    app.add_user("alice", "alice-password", false).await;
+    app.add_client(spec).await;
+    let a = app.login(Auth::Public(spec.id), "alice", "alice-password").await;
+    a.assert_ok();
+    a.str("refresh_token").to_owned()
+}
+
+async fn family_state(app: &TestApp, family: &str) -> (Option<i64>, Option<String>) {
+    let rows = app
+        .query(&format!(
+            "SELECT revoked_at, revoke_reason FROM refresh_families WHERE id = '{family}'"
+        ))
+        .await;
+    (
+        rows[0].try_get("", "revoked_at").unwrap(),
+        rows[0].try_get("", "revoke_reason").unwrap(),
+    )
+}
+
+fn sid_of(access_token: &str) -> String {
+    use base64::Engine;
+    let payload = access_token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    v["sid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn rotation_over_many_generations_keeps_one_family() {
+    let app = spawn_app().await;
+    let mut rt = setup(&app, ClientSpec::public("web")).await;
+    let mut sid = None;
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..25 {
+        let a = app.refresh(Auth::Public("web"), &rt).await;
+        a.assert_ok();
+        assert_eq!(a.headers["cache-control"], "no-store");
+        let next = a.str("refresh_token").to_owned();
+        assert_ne!(next, rt, "every refresh rotates");
+        assert!(seen.insert(next.clone()));
+        let s = sid_of(a.str("access_token"));
+        assert_eq!(sid.get_or_insert(s.clone()), &s, "same family throughout");
+        rt = next;
+    }
+    let sid = sid.unwrap();
+    let rows = app
+        .query(&format!(
+            "SELECT MAX(generation) AS g, COUNT(*) AS n FROM refresh_tokens WHERE family_id = '{sid}'"
+        ))
+        .await;
+    assert_eq!(rows[0].try_get::<i32>("", "g").unwrap_or_else(|_| rows[0].try_get::<i64>("", "g").unwrap() as i32), 25);
+    assert_eq!(family_state(&app, &sid).await, (None, None));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn replaying_an_old_token_revokes_the_whole_family() {
+    let app = spawn_app().await;
+    let t0 = setup(&app, ClientSpec::public("web")).await;
+    let a1 = app.refresh(Auth::Public("web"), &t0).await;
+    a1.assert_ok();
+    let t1 = a1.str("refresh_token").to_owned();
+    let sid = sid_of(a1.str("access_token"));
+    let a2 = app.refresh(Auth::Public("web"), &t1).await;
+    a2.assert_ok();
+    let t2 = a2.str("refresh_token").to_owned();
+
+    // The thief (or the victim) presents t0 again.
+    let replay = app.refresh(Auth::Public("web"), &t0).await;
+    replay.assert_error(400, "invalid_grant");
+    assert!(replay.body["error_description"].as_str().unwrap().contains("reuse"));
+    // The newest token of the family is dead too.
+    app.refresh(Auth::Public("web"), &t2)
+        .await
+        .assert_error(400, "invalid_grant");
+    let (revoked_at, reason) = family_state(&app, &sid).await;
+    assert!(revoked_at.is_some());
+    assert_eq!(reason.as_deref(), Some("reuse_detected"));
+
+    let audit = app
+        .query(&format!(
+            "SELECT kind, reason, client_id, ip, detail FROM audit_events WHERE family_id = '{sid}' ORDER BY id"
+        ))
+        .await;
+    let kinds: Vec<String> = audit.iter().map(|r| r.try_get("", "kind").unwrap()).collect();
+    assert_eq!(kinds, ["login_succeeded", "reuse_detected", "family_revoked"]);
+    let r = &audit[1];
+    assert_eq!(r.try_get::<String>("", "reason").unwrap(), "reuse_detected");
+    assert_eq!(r.try_get::<String>("", "client_id").unwrap(), "web");
+    assert_eq!(r.try_get::<String>("", "ip").unwrap(), "127.0.0.1");
+    let detail: String = r.try_get("", "detail").unwrap();
+    assert!(detail.contains("\"generation\":0"), "{detail}");
+    // No token value ever reaches the audit trail.
+    let all = app.query("SELECT detail FROM audit_events").await;
+    for row in all {
+        let d: Option<String> = row.try_get("", "detail").unwrap();
+        let d = d.unwrap_or_default();
+        for t in [&t0, &t1, &t2] {
+            assert!(!d.contains(t.as_str()));
+        }
+        assert!(!d.contains("tsr_"));
+    }
+    // A second replay is still refused and writes no second revocation.
+    app.refresh(Auth::Public("web"), &t1)
+        .await
+        .assert_error(400, "invalid_grant");
+    let n = app
+        .query(&format!(
+            "SELECT id FROM audit_events WHERE family_id = '{sid}' AND kind = 'family_revoked'"
+        ))
+        .await
+        .len();
+    assert_eq!(n, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn leeway_allows_a_retry_with_one_live_chain() {
+    let app = spawn_app().await;
+    let spec = ClientSpec {
+        reuse_leeway: Some(10),
+        ..ClientSpec::public("mobile")
+    };
+    let t0 = setup(&app, spec).await;
+    let a1 = app.refresh(Auth::Public("mobile"), &t0).await;
+    a1.assert_ok();
+    let t1 = a1.str("refresh_token").to_owned();
+    // The response carrying t1 was "lost"; the client retries with t0 within the leeway.
+    app.clock.advance(Duration::from_secs(3));
+    let a2 = app.refresh(Auth::Public("mobile"), &t0).await;
+    a2.assert_ok();
+    let t2 = a2.str("refresh_token").to_owned();
+    assert_ne!(t1, t2);
+    // The chain goes on from t2.
+    let a3 = app.refresh(Auth::Public("mobile"), &t2).await;
+    a3.assert_ok();
+    let t3 = a3.str("refresh_token").to_owned();
+    // t1 was invalidated by the retry: presenting it is a replay.
+    app.refresh(Auth::Public("mobile"), &t1)
+        .await
+        .assert_error(400, "invalid_grant");
+    app.refresh(Auth::Public("mobile"), &t3)
+        .await
+        .assert_error(400, "invalid_grant");
+    let sid = sid_of(a1.str("access_token"));
+    assert_eq!(family_state(&app, &sid).await.1.as_deref(), Some("reuse_detected"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn leeway_does_not_cover_a_child_already_used_or_a_late_retry() {
+    let app = spawn_app().await;
+    let spec = ClientSpec {
+        reuse_leeway: Some(10),
+        ..ClientSpec::public("mobile")
+    };
+    app.add_user("bob", "bob-password", false).await;
+    let t0 = setup(&app, spec).await;
+    let t1 = app.refresh(Auth::Public("mobile"), &t0).await.str("refresh_token").to_owned();
+    app.refresh(Auth::Public("mobile"), &t1).await.assert_ok();
+    // t1 (the child of t0) was used: t0 again is a replay even within the leeway.
+    app.refresh(Auth::Public("mobile"), &t0)
+        .await
+        .assert_error(400, "invalid_grant");
+
+    // A retry after the leeway has passed is a replay.
+    let b = app.login(Auth::Public("mobile"), "bob", "bob-password").await;
+    let u0 = b.str("refresh_token").to_owned();
+    let u1 = app.refresh(Auth::Public("mobile"), &u0).await.str("refresh_token").to_owned();
+    app.clock.advance(Duration::from_secs(11));
+    app.refresh(Auth::Public("mobile"), &u0)
+        .await
+        .assert_error(400, "invalid_grant");
+    app.refresh(Auth::Public("mobile"), &u1)
+        .await
+        .assert_error(400, "invalid_grant");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_presented_by_another_client_is_refused_without_killing_the_family() {
+    let app = spawn_app().await;
+    let t0 = setup(&app, ClientSpec::public("web")).await;
+    app.add_client(ClientSpec::public("other")).await;
+    app.refresh(Auth::Public("other"), &t0)
+        .await
+        .assert_error(400, "invalid_grant");
+    app.refresh(Auth::Public("web"), &t0).await.assert_ok();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn idle_and_absolute_lifetimes_expire_tokens() {
+    let app = spawn_app().await;
+    let spec = ClientSpec {
+        refresh_idle_ttl: Some(60),
+        refresh_absolute_ttl: Some(150),
+        ..ClientSpec::public("web")
+    };
+    let t0 = setup(&app, spec).await;
+    // Idle: a token unused for longer than 60 s is dead.
+    app.clock.advance(Duration::from_secs(61));
+    app.refresh(Auth::Public("web"), &t0)
+        .await
+        .assert_error(400, "invalid_grant");
+
+    // Absolute: rotating every 50 s keeps the family alive only until 150 s.
+    let a = app.login(Auth::Public("web"), "alice", "alice-password").await;
+    let mut rt = a.str("refresh_token").to_owned();
+    for _ in 0..2 {
+        app.clock.advance(Duration::from_secs(50));
+        let r = app.refresh(Auth::Public("web"), &rt).await;
+        r.assert_ok();
+        rt = r.str("refresh_token").to_owned();
+    }
+    app.clock.advance(Duration::from_secs(51));
+    app.refresh(Auth::Public("web"), &rt)
+        .await
+        .assert_error(400, "invalid_grant");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn refresh_may_narrow_but_not_widen_the_scope() {
+    let app = spawn_app().await;
+    let t0 = setup(&app, ClientSpec::public("web")).await;
+    let r = app
+        .token(
+            Auth::Public("web"),
+            &[("grant_type", "refresh_token"), ("refresh_token", &t0), ("scope", "read")],
+        )
+        .await;
+    r.assert_ok();
+    assert_eq!(r.str("scope"), "read");
+    let t1 = r.str("refresh_token").to_owned();
+    let bad = app
+        .token(
+            Auth::Public("web"),
+            &[("grant_type", "refresh_token"), ("refresh_token", &t1), ("scope", "read admin")],
+        )
+        .await;
+    bad.assert_error(400, "invalid_scope");
+    // The refused request did not spend the token, and the family keeps its full scope.
+    let again = app.refresh(Auth::Public("web"), &t1).await;
+    again.assert_ok();
+    assert_eq!(again.str("scope"), "read write");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn fifty_concurrent_exchanges_of_one_token_yield_exactly_one_success() {
+    let app = spawn_app().await;
+    app.add_user("alice", "alice-password", false).await;
+    app.add_client(ClientSpec::public("web")).await;
+    // Background load: other users' sessions rotating at the same time.
+    for i in 0..4 {
+        app.add_user(&format!("load{i}"), "load-password", false).await;
+    }
+    for round in 0..3 {
+        let target = app.login(Auth::Public("web"), "alice", "alice-password").await;
+        let rt = target.str("refresh_token").to_owned();
+        let mut load_tokens = Vec::new();
+        for i in 0..4 {
+            let a = app
+                .login(Auth::Public("web"), &format!("load{i}"), "load-password")
+                .await;
+            load_tokens.push(a.str("refresh_token").to_owned());
+        }
+        let racers = (0..50).map(|_| app.refresh(Auth::Public("web"), &rt));
+        let load = load_tokens.into_iter().map(|mut t| {
+            let app = &app;
+            async move {
+                for _ in 0..10 {
+                    let a = app.refresh(Auth::Public("web"), &t).await;
+                    a.assert_ok();
+                    t = a.str("refresh_token").to_owned();
+                }
+            }
+        });
+        let (answers, _) = tokio::join!(
+            futures::future::join_all(racers),
+            futures::future::join_all(load)
+        );
+        let ok = answers.iter().filter(|a| a.status == 200).count();
+        assert_eq!(ok, 1, "round {round}: exactly one exchange wins");
+        for a in answers.iter().filter(|a| a.status != 200) {
+            a.assert_error(400, "invalid_grant");
+        }
+        // The losers were replays, so the family is revoked, winner's token included.
+        let winner = answers.iter().find(|a| a.status == 200).unwrap();
+        app.refresh(Auth::Public("web"), winner.str("refresh_token"))
+            .await
+            .assert_error(400, "invalid_grant");
+    }
+    app.stop().await;
+}
