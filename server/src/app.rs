@@ -65,7 +65,12 @@ pub async fn spawn(settings: Settings, opts: SpawnOptions) -> anyhow::Result<Run
     } = opts;
     let db = Db::connect(&settings.database_url, settings.db_max_connections)
         .await
-        .with_context(|| format!("cannot open database {}", redact_url(&settings.database_url)))?;
+        .with_context(|| {
+            format!(
+                "cannot open database {}",
+                redact_url(&settings.database_url)
+            )
+        })?;
     db.migrate_up().await.context("database migration failed")?;
 
     let acceptor = TcpListener::bind(settings.listen.clone())
@@ -177,7 +182,12 @@ fn error_response(err: poem::Error) -> Response {
 /// Refuses bodies over `limit` bytes: at once when `Content-Length` says so, else while
 /// reading a chunked body. Requests without a body pass untouched.
 async fn limit_body(req: &mut poem::Request, limit: usize) -> poem::Result<()> {
-    let too_large = || poem::Error::from_string("the request body is too large", StatusCode::PAYLOAD_TOO_LARGE);
+    let too_large = || {
+        poem::Error::from_string(
+            "the request body is too large",
+            StatusCode::PAYLOAD_TOO_LARGE,
+        )
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -187,7 +197,11 @@ async fn limit_body(req: &mut poem::Request, limit: usize) -> poem::Result<()> {
         Some(n) if n > limit as u64 => Err(too_large()),
         Some(_) => Ok(()),
         None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
-            let bytes = req.take_body().into_bytes_limit(limit).await.map_err(|_| too_large())?;
+            let bytes = req
+                .take_body()
+                .into_bytes_limit(limit)
+                .await
+                .map_err(|_| too_large())?;
             req.set_body(bytes);
             Ok(())
         }

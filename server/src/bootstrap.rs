@@ -69,7 +69,10 @@ pub async fn run(
         let from_env = std::env::var("TESSERA_ADMIN_PASSWORD").ok();
         let (password, generated) = match admin_password.or(from_env) {
             Some(p) if !p.is_empty() => (p, false),
-            _ => (URL_SAFE_NO_PAD.encode(crate::crypto::random::bytes::<18>()), true),
+            _ => (
+                URL_SAFE_NO_PAD.encode(crate::crypto::random::bytes::<18>()),
+                true,
+            ),
         };
         let hasher = PasswordHasher::new(settings.argon2, 1, 0)?;
         let hash = hasher.hash(&password).await?;

@@ -16,7 +16,9 @@ use crate::clock::Clock;
 use crate::config::{Overrides, Settings, config_path};
 use crate::crypto::keys::{self, SigningAlg};
 use crate::crypto::password::PasswordHasher;
-use crate::domain::{ClientId, ClientSecret, GrantType, NewPassword, RevokeReason, Scope, Username};
+use crate::domain::{
+    ClientId, ClientSecret, GrantType, NewPassword, RevokeReason, Scope, Username,
+};
 use crate::store::audit::{self, AuditEvent, kind};
 use crate::store::clients::{self, NewClient};
 use crate::store::families::{self, Owner};
@@ -157,7 +159,10 @@ enum KeysCmd {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -237,9 +242,14 @@ async fn shutdown_signal() {
 }
 
 async fn open(settings: &Settings) -> anyhow::Result<Db> {
-    let db = Db::connect(&settings.database_url, 2).await.with_context(|| {
-        format!("cannot open database {}", store::redact_url(&settings.database_url))
-    })?;
+    let db = Db::connect(&settings.database_url, 2)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open database {}",
+                store::redact_url(&settings.database_url)
+            )
+        })?;
     db.migrate_up().await.context("database migration failed")?;
     Ok(db)
 }
@@ -277,7 +287,10 @@ fn read_line_stdin() -> anyhow::Result<String> {
 /// The password for a new or changed user: stdin, a hidden prompt, or generated.
 fn obtain_password(from_stdin: bool) -> anyhow::Result<(NewPassword, bool)> {
     if from_stdin {
-        return Ok((NewPassword::parse(read_line_stdin()?).map_err(anyhow::Error::msg)?, false));
+        return Ok((
+            NewPassword::parse(read_line_stdin()?).map_err(anyhow::Error::msg)?,
+            false,
+        ));
     }
     if std::io::stdin().is_terminal() {
         let p = rpassword::prompt_password("Password: ")?;
@@ -288,7 +301,10 @@ fn obtain_password(from_stdin: bool) -> anyhow::Result<(NewPassword, bool)> {
         return Ok((NewPassword::parse(p).map_err(anyhow::Error::msg)?, false));
     }
     let generated = URL_SAFE_NO_PAD.encode(crate::crypto::random::bytes::<18>());
-    Ok((NewPassword::parse(generated).map_err(anyhow::Error::msg)?, true))
+    Ok((
+        NewPassword::parse(generated).map_err(anyhow::Error::msg)?,
+        true,
+    ))
 }
 
 async fn find_user(db: &Db, name: &str) -> anyhow::Result<crate::store::entities::user::Model> {
@@ -332,7 +348,10 @@ async fn user(settings: &Settings, clock: &Clock, cmd: UserCmd) -> anyhow::Resul
             }
         }
         UserCmd::List => {
-            println!("{:<36}  {:<24}  {:<5}  {:<8}", "ID", "USERNAME", "ADMIN", "DISABLED");
+            println!(
+                "{:<36}  {:<24}  {:<5}  {:<8}",
+                "ID", "USERNAME", "ADMIN", "DISABLED"
+            );
             for u in users::list(&db.read).await? {
                 println!(
                     "{:<36}  {:<24}  {:<5}  {:<8}",
@@ -409,7 +428,10 @@ async fn audit_user_updated(db: &Db, user_id: &str, what: &str, now: i64) -> any
 fn non_negative(name: &str, v: Option<i64>, positive: bool) -> anyhow::Result<Option<i64>> {
     match v {
         Some(x) if x < 0 || (positive && x == 0) => {
-            bail!("--{name} must be a {} number of seconds", if positive { "positive" } else { "non-negative" })
+            bail!(
+                "--{name} must be a {} number of seconds",
+                if positive { "positive" } else { "non-negative" }
+            )
         }
         other => Ok(other),
     }
@@ -446,7 +468,10 @@ async fn client(settings: &Settings, clock: &Clock, cmd: ClientCmd) -> anyhow::R
             let secret = if public {
                 None
             } else if secret_stdin {
-                Some((ClientSecret::parse(read_line_stdin()?).map_err(anyhow::Error::msg)?, false))
+                Some((
+                    ClientSecret::parse(read_line_stdin()?).map_err(anyhow::Error::msg)?,
+                    false,
+                ))
             } else {
                 Some((ClientSecret::generate(), true))
             };
@@ -458,7 +483,11 @@ async fn client(settings: &Settings, clock: &Clock, cmd: ClientCmd) -> anyhow::R
                 redirect_uris: redirect_uri,
                 access_ttl: non_negative("access-ttl", access_ttl, true)?,
                 refresh_idle_ttl: non_negative("refresh-idle-ttl", refresh_idle_ttl, true)?,
-                refresh_absolute_ttl: non_negative("refresh-absolute-ttl", refresh_absolute_ttl, true)?,
+                refresh_absolute_ttl: non_negative(
+                    "refresh-absolute-ttl",
+                    refresh_absolute_ttl,
+                    true,
+                )?,
                 reuse_leeway: non_negative("reuse-leeway", reuse_leeway, false)?,
             };
             let now = clock.now_ms();
@@ -492,12 +521,19 @@ async fn client(settings: &Settings, clock: &Clock, cmd: ClientCmd) -> anyhow::R
             }
         }
         ClientCmd::List => {
-            println!("{:<32}  {:<12}  {:<40}  SCOPES", "CLIENT_ID", "TYPE", "GRANTS");
+            println!(
+                "{:<32}  {:<12}  {:<40}  SCOPES",
+                "CLIENT_ID", "TYPE", "GRANTS"
+            );
             for c in clients::list(&db.read).await? {
                 println!(
                     "{:<32}  {:<12}  {:<40}  {}",
                     c.client_id,
-                    if c.is_public { "public" } else { "confidential" },
+                    if c.is_public {
+                        "public"
+                    } else {
+                        "confidential"
+                    },
                     c.grant_types,
                     c.scopes
                 );
@@ -552,8 +588,13 @@ pub async fn rotate_key(
         .filter_map(|c| c.access_ttl)
         .fold(settings.access_ttl, i64::max);
     store::keys::insert(&db.write, &key, now, activate_at).await?;
-    store::keys::retire_others(&db.write, &key.kid, activate_at, activate_at + max_ttl * 1000)
-        .await?;
+    store::keys::retire_others(
+        &db.write,
+        &key.kid,
+        activate_at,
+        activate_at + max_ttl * 1000,
+    )
+    .await?;
     audit::record(
         &db.write,
         now,
@@ -573,7 +614,10 @@ async fn keys_cmd(settings: &Settings, clock: &Clock, cmd: KeysCmd) -> anyhow::R
     let now = clock.now_ms();
     match cmd {
         KeysCmd::List => {
-            println!("{:<44}  {:<6}  {:<9}  {:<13}  {:<13}", "KID", "ALG", "STATE", "ACTIVATES", "RETIRES");
+            println!(
+                "{:<44}  {:<6}  {:<9}  {:<13}  {:<13}",
+                "KID", "ALG", "STATE", "ACTIVATES", "RETIRES"
+            );
             for k in store::keys::list(&db.read).await? {
                 let state = if k.publish_until.is_some_and(|u| u <= now) {
                     "expired"
@@ -590,7 +634,9 @@ async fn keys_cmd(settings: &Settings, clock: &Clock, cmd: KeysCmd) -> anyhow::R
                     k.alg,
                     state,
                     k.activate_at,
-                    k.retired_at.map(|r| r.to_string()).unwrap_or_else(|| "-".into())
+                    k.retired_at
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|| "-".into())
                 );
             }
         }

@@ -177,7 +177,11 @@ mod tests {
     fn file_values_and_overrides_apply() {
         let dir = tempfile_dir();
         let path = dir.join("ok.toml");
-        std::fs::write(&path, "access_ttl = 60\n[argon2]\nmemory_kib = 1024\niterations = 1\nparallelism = 1\n").unwrap();
+        std::fs::write(
+            &path,
+            "access_ttl = 60\n[argon2]\nmemory_kib = 1024\niterations = 1\nparallelism = 1\n",
+        )
+        .unwrap();
         let s = Settings::load(
             Some(&path),
             &Overrides {

@@ -5,6 +5,8 @@
 //! grant ([`grants`]) applies the rules, and the [`store`] persists. The binary's entry
 //! point is [`cli::main`]; tests build the same application with [`app::spawn`].
 
+/// The HTTP surface, declared with poem-openapi so the spec is generated from the code.
+pub mod api;
 /// The application: build the routes, bind, serve, shut down gracefully.
 pub mod app;
 /// First start on an empty database: signing key, admin client, admin user.
@@ -21,8 +23,6 @@ pub mod crypto;
 pub mod domain;
 /// The token grants; each module is one RFC 6749 flow.
 pub mod grants;
-/// The HTTP surface, declared with poem-openapi so the spec is generated from the code.
-pub mod api;
 /// What the handlers share: database, key ring, password hasher, clock, settings.
 pub mod state;
 /// SeaORM entities and query functions; every function takes `&impl ConnectionTrait`.

@@ -64,7 +64,9 @@ pub async fn test_settings() -> (Settings, Option<tempfile::TempDir>) {
 /// Creates `tessera_test_<random>` on the server of `admin_url` and returns its URL.
 async fn fresh_postgres_database(admin_url: &str) -> String {
     let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
-    let conn = Database::connect(admin_url).await.expect("connect to PostgreSQL");
+    let conn = Database::connect(admin_url)
+        .await
+        .expect("connect to PostgreSQL");
     conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
         .expect("create test database");
@@ -134,7 +136,9 @@ pub struct Answer {
 
 impl Answer {
     pub fn str(&self, field: &str) -> &str {
-        self.body[field].as_str().unwrap_or_else(|| panic!("no `{field}` in {}", self.body))
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no `{field}` in {}", self.body))
     }
 
     pub fn error(&self) -> &str {
@@ -182,13 +186,13 @@ impl TestApp {
             s.shutdown().await.expect("clean shutdown");
             db.close().await;
         }
-        if let Some((admin, name)) = self.pg.take() {
-            if let Ok(conn) = Database::connect(&admin).await {
-                let _ = conn
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await;
-                let _ = conn.close().await;
-            }
+        if let Some((admin, name)) = self.pg.take()
+            && let Ok(conn) = Database::connect(&admin).await
+        {
+            let _ = conn
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+            let _ = conn.close().await;
         }
     }
 
@@ -223,7 +227,11 @@ impl TestApp {
     pub async fn login(&self, client: Auth<'_>, user: &str, password: &str) -> Answer {
         self.token(
             client,
-            &[("grant_type", "password"), ("username", user), ("password", password)],
+            &[
+                ("grant_type", "password"),
+                ("username", user),
+                ("password", password),
+            ],
         )
         .await
     }
@@ -231,7 +239,10 @@ impl TestApp {
     pub async fn refresh(&self, client: Auth<'_>, refresh_token: &str) -> Answer {
         self.token(
             client,
-            &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)],
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
         )
         .await
     }
@@ -279,9 +290,12 @@ impl TestApp {
     /// Rows of `SELECT ...` on the server's database, for checking the audit trail.
     pub async fn query(&self, sql: &str) -> Vec<sea_orm::QueryResult> {
         let db = &self.state().db.read;
-        db.query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
-            .await
-            .expect("query")
+        db.query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql,
+        ))
+        .await
+        .expect("query")
     }
 }
 

@@ -44,7 +44,9 @@ pub async fn authenticate(
     form_client_id: Option<&str>,
     form_secret: Option<&str>,
 ) -> Result<client::Model, GrantError> {
-    let basic_header = req.headers().contains_key(poem::http::header::AUTHORIZATION);
+    let basic_header = req
+        .headers()
+        .contains_key(poem::http::header::AUTHORIZATION);
     let fail = |d: &str| GrantError::InvalidClient {
         description: d.to_owned(),
         basic: basic_header,
@@ -53,8 +55,7 @@ pub async fn authenticate(
         ClientAuth::Basic(ClientSecretBasic(b)) => {
             if form_secret.is_some() {
                 return Err(GrantError::InvalidRequest(
-                    "use one client authentication method, not both Basic and client_secret"
-                        .into(),
+                    "use one client authentication method, not both Basic and client_secret".into(),
                 ));
             }
             let id = form_decode(&b.username).ok_or_else(|| fail("malformed Basic credentials"))?;

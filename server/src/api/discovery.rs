@@ -76,7 +76,10 @@ pub enum JwksResponse {
 pub enum MetadataResponse {
     /// The server metadata.
     #[oai(status = 200)]
-    Ok(Json<ServerMetadata>, #[oai(header = "Cache-Control")] String),
+    Ok(
+        Json<ServerMetadata>,
+        #[oai(header = "Cache-Control")] String,
+    ),
     /// An internal fault.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
@@ -127,18 +130,17 @@ impl DiscoveryApi {
     #[oai(path = "/.well-known/jwks.json", method = "get", operation_id = "jwks")]
     async fn jwks(&self, state: Data<&AppState>) -> JwksResponse {
         let set = state.keys().jwks(state.clock.now_ms());
-        let keys = match serde_json::to_value(&set.keys)
-            .and_then(serde_json::from_value::<Vec<Jwk>>)
-        {
-            Ok(k) => k,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot serialise the JWKS");
-                return JwksResponse::Internal(Json(ErrorBody::new(
-                    "server_error",
-                    "an internal error occurred",
-                )));
-            }
-        };
+        let keys =
+            match serde_json::to_value(&set.keys).and_then(serde_json::from_value::<Vec<Jwk>>) {
+                Ok(k) => k,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot serialise the JWKS");
+                    return JwksResponse::Internal(Json(ErrorBody::new(
+                        "server_error",
+                        "an internal error occurred",
+                    )));
+                }
+            };
         JwksResponse::Ok(Json(Jwks { keys }), "public, max-age=60".into())
     }
 }

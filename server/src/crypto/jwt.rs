@@ -127,14 +127,12 @@ mod tests {
         let key = ring.signing_key(0).unwrap();
         let t = sign(&key, &claims(100)).unwrap();
         let parts: Vec<&str> = t.split('.').collect();
-        let none_header = URL_SAFE_NO_PAD.encode(
-            format!(r#"{{"alg":"none","typ":"at+jwt","kid":"{}"}}"#, key.kid).as_bytes(),
-        );
+        let none_header = URL_SAFE_NO_PAD
+            .encode(format!(r#"{{"alg":"none","typ":"at+jwt","kid":"{}"}}"#, key.kid).as_bytes());
         let forged = format!("{none_header}.{}.", parts[1]);
         assert!(verify(&ring, &forged, "https://issuer", "https://issuer", 0).is_err());
-        let hs_header = URL_SAFE_NO_PAD.encode(
-            format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{}"}}"#, key.kid).as_bytes(),
-        );
+        let hs_header = URL_SAFE_NO_PAD
+            .encode(format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{}"}}"#, key.kid).as_bytes());
         let forged = format!("{hs_header}.{}.{}", parts[1], parts[2]);
         assert!(verify(&ring, &forged, "https://issuer", "https://issuer", 0).is_err());
         let mut other = claims(100);

@@ -112,7 +112,9 @@ pub fn generate(alg: SigningAlg) -> Result<GeneratedKey, KeyError> {
             der.as_ref().to_vec()
         }
     };
-    let encoding = alg.encoding_key(&private_der).map_err(|_| KeyError::Generate)?;
+    let encoding = alg
+        .encoding_key(&private_der)
+        .map_err(|_| KeyError::Generate)?;
     let mut public_jwk =
         Jwk::from_encoding_key(&encoding, alg.jwt_alg()).map_err(|_| KeyError::Generate)?;
     let kid = public_jwk
@@ -159,14 +161,17 @@ impl LoadedKey {
             kid: k.kid.clone(),
             reason,
         };
-        let jwk: Jwk = serde_json::from_str(&k.public_jwk).map_err(|e| decode_err(e.to_string()))?;
+        let jwk: Jwk =
+            serde_json::from_str(&k.public_jwk).map_err(|e| decode_err(e.to_string()))?;
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| decode_err(e.to_string()))?;
         let encoding = alg.encoding_key(&k.private_der).map_err(decode_err)?;
         // Make sure the private key matches the published one before signing with it.
         let derived = Jwk::from_encoding_key(&encoding, alg.jwt_alg())
             .map_err(|e| decode_err(e.to_string()))?;
         if derived.algorithm != jwk.algorithm {
-            return Err(decode_err("private key does not match the public key".into()));
+            return Err(decode_err(
+                "private key does not match the public key".into(),
+            ));
         }
         Ok(LoadedKey {
             kid: k.kid,
@@ -297,8 +302,7 @@ mod tests {
         let mut old_s = stored(&old, 0);
         old_s.retired_at = Some(10);
         old_s.publish_until = Some(200);
-        let ring =
-            KeyRing::build(vec![old_s, stored(&new, 10), stored(&pending, 1_000)]).unwrap();
+        let ring = KeyRing::build(vec![old_s, stored(&new, 10), stored(&pending, 1_000)]).unwrap();
         assert_eq!(ring.signing_key(5).unwrap().kid, old.kid);
         assert_eq!(ring.signing_key(100).unwrap().kid, new.kid);
         assert_eq!(ring.jwks(100).keys.len(), 3);

@@ -9,7 +9,9 @@ mod tokens;
 pub use names::{ClientId, NewPassword, Username};
 pub use rotation::{ReuseDecision, child_expiry, decide_reuse};
 pub use scope::Scope;
-pub use tokens::{ClientSecret, RefreshTokenValue, hash_presented_secret as tokens_hash_presented_secret};
+pub use tokens::{
+    ClientSecret, RefreshTokenValue, hash_presented_secret as tokens_hash_presented_secret,
+};
 
 use std::fmt;
 

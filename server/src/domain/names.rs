@@ -111,6 +111,9 @@ mod tests {
         assert!(NewPassword::parse("short".into()).is_err());
         assert!(NewPassword::parse("long enough".into()).is_ok());
         assert!(NewPassword::parse("x".repeat(1025)).is_err());
-        assert_eq!(format!("{:?}", NewPassword::parse("secret123".into()).unwrap()), "NewPassword(***)");
+        assert_eq!(
+            format!("{:?}", NewPassword::parse("secret123".into()).unwrap()),
+            "NewPassword(***)"
+        );
     }
 }

@@ -45,7 +45,10 @@ mod tests {
 
     #[test]
     fn leeway_window_is_inclusive_and_ends() {
-        assert_eq!(decide_reuse(1_000, 3_000, 2), ReuseDecision::RetryWithinLeeway);
+        assert_eq!(
+            decide_reuse(1_000, 3_000, 2),
+            ReuseDecision::RetryWithinLeeway
+        );
         assert_eq!(decide_reuse(1_000, 3_001, 2), ReuseDecision::Replay);
     }
 }

@@ -19,7 +19,10 @@ impl Scope {
                 .bytes()
                 .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
             if !ok {
-                return Err(format!("scope token `{}` has a forbidden character", token.escape_debug()));
+                return Err(format!(
+                    "scope token `{}` has a forbidden character",
+                    token.escape_debug()
+                ));
             }
             set.insert(token.to_owned());
         }

@@ -168,8 +168,14 @@ mod tests {
     #[test]
     fn scope_resolution() {
         let allowed = Scope::parse("admin read").unwrap();
-        assert_eq!(resolve_scope(None, &allowed, false).unwrap().to_string(), "read");
-        assert_eq!(resolve_scope(None, &allowed, true).unwrap().to_string(), "admin read");
+        assert_eq!(
+            resolve_scope(None, &allowed, false).unwrap().to_string(),
+            "read"
+        );
+        assert_eq!(
+            resolve_scope(None, &allowed, true).unwrap().to_string(),
+            "admin read"
+        );
         assert!(matches!(
             resolve_scope(Some("admin"), &allowed, false),
             Err(GrantError::InvalidScope(_))
@@ -178,6 +184,11 @@ mod tests {
             resolve_scope(Some("write"), &allowed, true),
             Err(GrantError::InvalidScope(_))
         ));
-        assert_eq!(resolve_scope(Some("read"), &allowed, false).unwrap().to_string(), "read");
+        assert_eq!(
+            resolve_scope(Some("read"), &allowed, false)
+                .unwrap()
+                .to_string(),
+            "read"
+        );
     }
 }

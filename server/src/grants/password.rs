@@ -35,7 +35,10 @@ pub async fn grant(
     // Unknown users are checked against a dummy hash: same cost, same answer.
     let ok = state
         .hasher
-        .verify(req.password, user.as_ref().map(|u| u.password_hash.as_str()))
+        .verify(
+            req.password,
+            user.as_ref().map(|u| u.password_hash.as_str()),
+        )
         .await?;
     let now = state.clock.now_ms();
     let user = match user {

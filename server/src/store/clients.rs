@@ -20,12 +20,18 @@ pub struct NewClient {
     pub reuse_leeway: Option<i64>,
 }
 
-pub async fn find(db: &impl ConnectionTrait, client_id: &str) -> Result<Option<client::Model>, DbErr> {
+pub async fn find(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+) -> Result<Option<client::Model>, DbErr> {
     Clients::find_by_id(client_id.to_owned()).one(db).await
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<client::Model>, DbErr> {
-    Clients::find().order_by_asc(client::Column::ClientId).all(db).await
+    Clients::find()
+        .order_by_asc(client::Column::ClientId)
+        .all(db)
+        .await
 }
 
 pub async fn insert(db: &impl ConnectionTrait, c: NewClient, now: Millis) -> Result<(), DbErr> {

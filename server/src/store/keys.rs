@@ -1,5 +1,7 @@
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use super::entities::signing_key::{self, Entity as SigningKeys};
 use crate::clock::Millis;
@@ -69,7 +71,10 @@ pub async fn retire_others(
 ) -> Result<u64, DbErr> {
     let r = SigningKeys::update_many()
         .col_expr(signing_key::Column::RetiredAt, Some(retire_at).into())
-        .col_expr(signing_key::Column::PublishUntil, Some(publish_until).into())
+        .col_expr(
+            signing_key::Column::PublishUntil,
+            Some(publish_until).into(),
+        )
         .filter(signing_key::Column::RetiredAt.is_null())
         .filter(signing_key::Column::Kid.ne(keep))
         .exec(db)

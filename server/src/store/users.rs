@@ -1,5 +1,7 @@
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
 
 use super::entities::user::{self, Entity as Users};
 use crate::clock::Millis;
@@ -20,7 +22,10 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<user::Mo
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<user::Model>, DbErr> {
-    Users::find().order_by_asc(user::Column::Username).all(db).await
+    Users::find()
+        .order_by_asc(user::Column::Username)
+        .all(db)
+        .await
 }
 
 pub async fn count_admins(db: &impl ConnectionTrait) -> Result<u64, DbErr> {

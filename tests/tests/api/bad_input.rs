@@ -2,7 +2,11 @@
 
 use tessera_tests::{Auth, ClientSpec, TestApp, spawn_app};
 
-async fn post_raw(app: &TestApp, content_type: Option<&str>, body: Vec<u8>) -> tessera_tests::Answer {
+async fn post_raw(
+    app: &TestApp,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> tessera_tests::Answer {
     let mut req = app.http.post(app.url("/oauth/token")).body(body);
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
@@ -19,10 +23,22 @@ async fn malformed_token_requests_are_invalid_request() {
     let cases: Vec<(Option<&str>, Vec<u8>, &str)> = vec![
         (Some(FORM), b"".to_vec(), "empty body"),
         (Some(FORM), b"client_id=web".to_vec(), "no grant_type"),
-        (Some("application/json"), br#"{"grant_type":"password"}"#.to_vec(), "JSON body"),
+        (
+            Some("application/json"),
+            br#"{"grant_type":"password"}"#.to_vec(),
+            "JSON body",
+        ),
         (None, b"grant_type=password".to_vec(), "no content type"),
-        (Some("text/plain"), b"grant_type=password".to_vec(), "wrong content type"),
-        (Some(FORM), b"grant_type=password&grant_type=refresh_token&client_id=web".to_vec(), "duplicate parameter"),
+        (
+            Some("text/plain"),
+            b"grant_type=password".to_vec(),
+            "wrong content type",
+        ),
+        (
+            Some(FORM),
+            b"grant_type=password&grant_type=refresh_token&client_id=web".to_vec(),
+            "duplicate parameter",
+        ),
         (Some(FORM), b"%%%%".to_vec(), "garbage encoding"),
     ];
     for (ct, body, what) in cases {
@@ -32,7 +48,12 @@ async fn malformed_token_requests_are_invalid_request() {
         assert!(a.body["error_description"].is_string(), "{what}");
     }
     // Non-UTF-8 bytes are decoded lossily, so they match no grant, user or token.
-    let a = post_raw(&app, Some(FORM), b"grant_type=pass\xff\xfeword&client_id=web".to_vec()).await;
+    let a = post_raw(
+        &app,
+        Some(FORM),
+        b"grant_type=pass\xff\xfeword&client_id=web".to_vec(),
+    )
+    .await;
     a.assert_error(400, "unsupported_grant_type");
     let a = post_raw(
         &app,
@@ -52,9 +73,16 @@ async fn missing_fields_unknown_grants_and_garbage_tokens() {
     app.token(web, &[("grant_type", "password"), ("username", "x")])
         .await
         .assert_error(400, "invalid_request");
-    app.token(web, &[("grant_type", "password"), ("username", ""), ("password", "p")])
-        .await
-        .assert_error(400, "invalid_request");
+    app.token(
+        web,
+        &[
+            ("grant_type", "password"),
+            ("username", ""),
+            ("password", "p"),
+        ],
+    )
+    .await
+    .assert_error(400, "invalid_request");
     app.token(web, &[("grant_type", "refresh_token")])
         .await
         .assert_error(400, "invalid_request");
@@ -72,28 +100,45 @@ async fn missing_fields_unknown_grants_and_garbage_tokens() {
         &"x".repeat(10_000),
         "\u{0}\u{1}",
     ] {
-        app.refresh(web, garbage).await.assert_error(400, "invalid_grant");
+        app.refresh(web, garbage)
+            .await
+            .assert_error(400, "invalid_grant");
     }
     app.token(
         web,
-        &[("grant_type", "password"), ("username", "a b"), ("password", "whatever")],
+        &[
+            ("grant_type", "password"),
+            ("username", "a b"),
+            ("password", "whatever"),
+        ],
     )
     .await
     .assert_error(400, "invalid_grant");
     app.token(
         web,
-        &[("grant_type", "password"), ("username", "u"), ("password", &"p".repeat(5000))],
+        &[
+            ("grant_type", "password"),
+            ("username", "u"),
+            ("password", &"p".repeat(5000)),
+        ],
     )
     .await
     .assert_error(400, "invalid_request");
     app.token(
         web,
-        &[("grant_type", "password"), ("username", "u"), ("password", "p"), ("scope", "bad\"scope")],
+        &[
+            ("grant_type", "password"),
+            ("username", "u"),
+            ("password", "p"),
+            ("scope", "bad\"scope"),
+        ],
     )
     .await;
     // Unknown client ids of any shape.
     for id in ["", "no such client", &"c".repeat(500)] {
-        let a = app.token(Auth::Public(id), &[("grant_type", "password")]).await;
+        let a = app
+            .token(Auth::Public(id), &[("grant_type", "password")])
+            .await;
         assert!(a.status == 401 || a.status == 400, "{id}: {:?}", a);
     }
     app.stop().await;

@@ -25,7 +25,10 @@ async fn metadata_lists_exactly_what_is_supported() {
         m["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
     );
-    assert_eq!(m["access_token_signing_alg_values_supported"], serde_json::json!(["ES256"]));
+    assert_eq!(
+        m["access_token_signing_alg_values_supported"],
+        serde_json::json!(["ES256"])
+    );
     app.stop().await;
 }
 
@@ -39,7 +42,12 @@ async fn jwks_is_cacheable_and_public_only() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(
+        resp.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
     let v: Value = resp.json().await.unwrap();
     for k in v["keys"].as_array().unwrap() {
         assert!(k.get("d").is_none());

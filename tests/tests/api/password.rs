@@ -35,7 +35,9 @@ async fn password_grant_issues_verifiable_tokens() {
     let user_id = app.add_user("alice", "alice-password", false).await;
     app.add_client(ClientSpec::public("web")).await;
 
-    let a = app.login(Auth::Public("web"), "alice", "alice-password").await;
+    let a = app
+        .login(Auth::Public("web"), "alice", "alice-password")
+        .await;
     a.assert_ok();
     assert_eq!(a.headers["cache-control"], "no-store");
     assert_eq!(a.headers["pragma"], "no-cache");
@@ -50,12 +52,17 @@ async fn password_grant_issues_verifiable_tokens() {
     assert_eq!(claims["client_id"], "web");
     assert_eq!(claims["scope"], "read write");
     assert_eq!(claims["iss"], app.base.as_str());
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 300);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        300
+    );
     assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
     let sid = claims["sid"].as_str().expect("sid");
     // The family exists and only the hash of the refresh token is stored.
     let rows = app
-        .query(&format!("SELECT token_hash FROM refresh_tokens WHERE family_id = '{sid}'"))
+        .query(&format!(
+            "SELECT token_hash FROM refresh_tokens WHERE family_id = '{sid}'"
+        ))
         .await;
     assert_eq!(rows.len(), 1);
     let stored: String = rows[0].try_get("", "token_hash").unwrap();
@@ -67,7 +74,9 @@ async fn password_grant_issues_verifiable_tokens() {
 #[tokio::test]
 async fn bootstrap_creates_admin_client_user_and_key() {
     let app = spawn_app().await;
-    let a = app.login(Auth::Public("tessera-admin"), "admin", ADMIN_PASSWORD).await;
+    let a = app
+        .login(Auth::Public("tessera-admin"), "admin", ADMIN_PASSWORD)
+        .await;
     a.assert_ok();
     assert_eq!(a.str("scope"), "admin");
     let jwks: Value = app
@@ -97,11 +106,15 @@ async fn wrong_password_unknown_user_and_disabled_user_are_refused() {
     app.login(Auth::Public("web"), "bob", "nope-nope")
         .await
         .assert_error(400, "invalid_grant");
-    let unknown = app.login(Auth::Public("web"), "nobody", "bob-password").await;
+    let unknown = app
+        .login(Auth::Public("web"), "nobody", "bob-password")
+        .await;
     unknown.assert_error(400, "invalid_grant");
     assert_eq!(
         unknown.body["error_description"],
-        app.login(Auth::Public("web"), "bob", "wrong-again").await.body["error_description"],
+        app.login(Auth::Public("web"), "bob", "wrong-again")
+            .await
+            .body["error_description"],
         "unknown and known users get the same answer"
     );
 
@@ -130,8 +143,19 @@ async fn wrong_password_unknown_user_and_disabled_user_are_refused() {
     let failed = app
         .query("SELECT reason FROM audit_events WHERE kind = 'login_failed' ORDER BY id")
         .await;
-    let reasons: Vec<String> = failed.iter().map(|r| r.try_get("", "reason").unwrap()).collect();
-    assert_eq!(reasons, ["bad_password", "unknown_user", "bad_password", "user_disabled"]);
+    let reasons: Vec<String> = failed
+        .iter()
+        .map(|r| r.try_get("", "reason").unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "bad_password",
+            "unknown_user",
+            "bad_password",
+            "user_disabled"
+        ]
+    );
     app.stop().await;
 }
 
@@ -139,20 +163,36 @@ async fn wrong_password_unknown_user_and_disabled_user_are_refused() {
 async fn client_authentication_methods() {
     let app = spawn_app().await;
     app.add_user("carol", "carol-password", false).await;
-    let secret = app.add_client(ClientSpec::confidential("svc")).await.unwrap();
+    let secret = app
+        .add_client(ClientSpec::confidential("svc"))
+        .await
+        .unwrap();
     let login = [
         ("grant_type", "password"),
         ("username", "carol"),
         ("password", "carol-password"),
     ];
 
-    app.token(Auth::Basic("svc", &secret), &login).await.assert_ok();
-    app.token(Auth::Post("svc", &secret), &login).await.assert_ok();
+    app.token(Auth::Basic("svc", &secret), &login)
+        .await
+        .assert_ok();
+    app.token(Auth::Post("svc", &secret), &login)
+        .await
+        .assert_ok();
 
-    let wrong = app.token(Auth::Basic("svc", "tsc_wrong_secret_value"), &login).await;
+    let wrong = app
+        .token(Auth::Basic("svc", "tsc_wrong_secret_value"), &login)
+        .await;
     wrong.assert_error(401, "invalid_client");
-    assert!(wrong.headers["www-authenticate"].to_str().unwrap().starts_with("Basic"));
-    let wrong = app.token(Auth::Post("svc", "tsc_wrong_secret_value"), &login).await;
+    assert!(
+        wrong.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
+    let wrong = app
+        .token(Auth::Post("svc", "tsc_wrong_secret_value"), &login)
+        .await;
     wrong.assert_error(401, "invalid_client");
     assert!(wrong.headers.get("www-authenticate").is_none());
     app.token(Auth::Basic("ghost", &secret), &login)
@@ -178,7 +218,12 @@ async fn client_authentication_methods() {
         .http
         .post(app.url("/oauth/token"))
         .basic_auth("svc", Some(&secret))
-        .form(&[login[0], login[1], login[2], ("client_secret", secret.as_str())])
+        .form(&[
+            login[0],
+            login[1],
+            login[2],
+            ("client_secret", secret.as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -265,7 +310,10 @@ async fn client_credentials_grant() {
         .await
         .unwrap();
     let a = app
-        .token(Auth::Basic("worker", &secret), &[("grant_type", "client_credentials")])
+        .token(
+            Auth::Basic("worker", &secret),
+            &[("grant_type", "client_credentials")],
+        )
         .await;
     a.assert_ok();
     assert!(a.body.get("refresh_token").is_none());
@@ -291,7 +339,9 @@ async fn production_argon2_cost_works_and_is_stored() {
     let app = spawn_app_with(|s| s.argon2 = Default::default()).await;
     app.add_user("erin", "erin-password", false).await;
     app.add_client(ClientSpec::public("web")).await;
-    app.login(Auth::Public("web"), "erin", "erin-password").await.assert_ok();
+    app.login(Auth::Public("web"), "erin", "erin-password")
+        .await
+        .assert_ok();
     let rows = app
         .query("SELECT password_hash FROM users WHERE username = 'erin'")
         .await;
@@ -315,7 +365,10 @@ async fn saturated_hashing_answers_503_with_retry_after() {
     let ok = answers.iter().filter(|a| a.status == 200).count();
     let busy: Vec<_> = answers.iter().filter(|a| a.status == 503).collect();
     assert!(ok >= 1, "some logins succeed");
-    assert!(!busy.is_empty(), "an overloaded hasher refuses instead of queueing forever");
+    assert!(
+        !busy.is_empty(),
+        "an overloaded hasher refuses instead of queueing forever"
+    );
     for b in &busy {
         assert_eq!(b.error(), "temporarily_unavailable");
         assert_eq!(b.headers["retry-after"], "1");

@@ -7,7 +7,9 @@ use tessera_tests::{Auth, ClientSpec, TestApp, spawn_app};
 async fn setup(app: &TestApp, spec: ClientSpec<'_>) -> String {
     app.add_user("alice", "alice-password", false).await;
     app.add_client(spec).await;
-    let a = app.login(Auth::Public(spec.id), "alice", "alice-password").await;
+    let a = app
+        .login(Auth::Public(spec.id), "alice", "alice-password")
+        .await;
     a.assert_ok();
     a.str("refresh_token").to_owned()
 }
@@ -57,7 +59,12 @@ async fn rotation_over_many_generations_keeps_one_family() {
             "SELECT MAX(generation) AS g, COUNT(*) AS n FROM refresh_tokens WHERE family_id = '{sid}'"
         ))
         .await;
-    assert_eq!(rows[0].try_get::<i32>("", "g").unwrap_or_else(|_| rows[0].try_get::<i64>("", "g").unwrap() as i32), 25);
+    assert_eq!(
+        rows[0]
+            .try_get::<i32>("", "g")
+            .unwrap_or_else(|_| rows[0].try_get::<i64>("", "g").unwrap() as i32),
+        25
+    );
     assert_eq!(family_state(&app, &sid).await, (None, None));
     app.stop().await;
 }
@@ -77,7 +84,12 @@ async fn replaying_an_old_token_revokes_the_whole_family() {
     // The thief (or the victim) presents t0 again.
     let replay = app.refresh(Auth::Public("web"), &t0).await;
     replay.assert_error(400, "invalid_grant");
-    assert!(replay.body["error_description"].as_str().unwrap().contains("reuse"));
+    assert!(
+        replay.body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("reuse")
+    );
     // The newest token of the family is dead too.
     app.refresh(Auth::Public("web"), &t2)
         .await
@@ -91,8 +103,14 @@ async fn replaying_an_old_token_revokes_the_whole_family() {
             "SELECT kind, reason, client_id, ip, detail FROM audit_events WHERE family_id = '{sid}' ORDER BY id"
         ))
         .await;
-    let kinds: Vec<String> = audit.iter().map(|r| r.try_get("", "kind").unwrap()).collect();
-    assert_eq!(kinds, ["login_succeeded", "reuse_detected", "family_revoked"]);
+    let kinds: Vec<String> = audit
+        .iter()
+        .map(|r| r.try_get("", "kind").unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["login_succeeded", "reuse_detected", "family_revoked"]
+    );
     let r = &audit[1];
     assert_eq!(r.try_get::<String>("", "reason").unwrap(), "reuse_detected");
     assert_eq!(r.try_get::<String>("", "client_id").unwrap(), "web");
@@ -152,7 +170,10 @@ async fn leeway_allows_a_retry_with_one_live_chain() {
         .await
         .assert_error(400, "invalid_grant");
     let sid = sid_of(a1.str("access_token"));
-    assert_eq!(family_state(&app, &sid).await.1.as_deref(), Some("reuse_detected"));
+    assert_eq!(
+        family_state(&app, &sid).await.1.as_deref(),
+        Some("reuse_detected")
+    );
     app.stop().await;
 }
 
@@ -165,7 +186,11 @@ async fn leeway_does_not_cover_a_child_already_used_or_a_late_retry() {
     };
     app.add_user("bob", "bob-password", false).await;
     let t0 = setup(&app, spec).await;
-    let t1 = app.refresh(Auth::Public("mobile"), &t0).await.str("refresh_token").to_owned();
+    let t1 = app
+        .refresh(Auth::Public("mobile"), &t0)
+        .await
+        .str("refresh_token")
+        .to_owned();
     app.refresh(Auth::Public("mobile"), &t1).await.assert_ok();
     // t1 (the child of t0) was used: t0 again is a replay even within the leeway.
     app.refresh(Auth::Public("mobile"), &t0)
@@ -173,9 +198,15 @@ async fn leeway_does_not_cover_a_child_already_used_or_a_late_retry() {
         .assert_error(400, "invalid_grant");
 
     // A retry after the leeway has passed is a replay.
-    let b = app.login(Auth::Public("mobile"), "bob", "bob-password").await;
+    let b = app
+        .login(Auth::Public("mobile"), "bob", "bob-password")
+        .await;
     let u0 = b.str("refresh_token").to_owned();
-    let u1 = app.refresh(Auth::Public("mobile"), &u0).await.str("refresh_token").to_owned();
+    let u1 = app
+        .refresh(Auth::Public("mobile"), &u0)
+        .await
+        .str("refresh_token")
+        .to_owned();
     app.clock.advance(Duration::from_secs(11));
     app.refresh(Auth::Public("mobile"), &u0)
         .await
@@ -214,7 +245,9 @@ async fn idle_and_absolute_lifetimes_expire_tokens() {
         .assert_error(400, "invalid_grant");
 
     // Absolute: rotating every 50 s keeps the family alive only until 150 s.
-    let a = app.login(Auth::Public("web"), "alice", "alice-password").await;
+    let a = app
+        .login(Auth::Public("web"), "alice", "alice-password")
+        .await;
     let mut rt = a.str("refresh_token").to_owned();
     for _ in 0..2 {
         app.clock.advance(Duration::from_secs(50));
@@ -236,7 +269,11 @@ async fn refresh_may_narrow_but_not_widen_the_scope() {
     let r = app
         .token(
             Auth::Public("web"),
-            &[("grant_type", "refresh_token"), ("refresh_token", &t0), ("scope", "read")],
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t0),
+                ("scope", "read"),
+            ],
         )
         .await;
     r.assert_ok();
@@ -245,7 +282,11 @@ async fn refresh_may_narrow_but_not_widen_the_scope() {
     let bad = app
         .token(
             Auth::Public("web"),
-            &[("grant_type", "refresh_token"), ("refresh_token", &t1), ("scope", "read admin")],
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t1),
+                ("scope", "read admin"),
+            ],
         )
         .await;
     bad.assert_error(400, "invalid_scope");
@@ -263,10 +304,13 @@ async fn fifty_concurrent_exchanges_of_one_token_yield_exactly_one_success() {
     app.add_client(ClientSpec::public("web")).await;
     // Background load: other users' sessions rotating at the same time.
     for i in 0..4 {
-        app.add_user(&format!("load{i}"), "load-password", false).await;
+        app.add_user(&format!("load{i}"), "load-password", false)
+            .await;
     }
     for round in 0..3 {
-        let target = app.login(Auth::Public("web"), "alice", "alice-password").await;
+        let target = app
+            .login(Auth::Public("web"), "alice", "alice-password")
+            .await;
         let rt = target.str("refresh_token").to_owned();
         let mut load_tokens = Vec::new();
         for i in 0..4 {
