@@ -152,13 +152,67 @@ pub fn routes(state: &AppState) -> impl Endpoint + 'static {
             Ok(resp)
         })
         .catch_all_error(|err: poem::Error| async move { error_response(err) })
+        .around(|ep, req| async move {
+            let started = std::time::Instant::now();
+            let method = req.method().to_string();
+            let state = req.data::<AppState>().cloned();
+            let resp = ep.call(req).await?.into_response();
+            if let Some(state) = state {
+                let operation = resp
+                    .data::<poem_openapi::OperationId>()
+                    .map_or("other", |o| o.0)
+                    .to_owned();
+                state
+                    .metrics
+                    .request_seconds
+                    .get_or_create(&crate::metrics::OpLabels {
+                        op: operation.clone(),
+                    })
+                    .observe(started.elapsed().as_secs_f64());
+                state
+                    .metrics
+                    .requests
+                    .get_or_create(&crate::metrics::RequestLabels {
+                        operation,
+                        method,
+                        status: resp.status().as_u16(),
+                    })
+                    .inc();
+            }
+            Ok(resp)
+        })
+        .with_if(
+            !state.settings.cors_origins.is_empty(),
+            cors(&state.settings.cors_origins),
+        )
         .with(Tracing)
         .data(state.clone())
+}
+
+/// CORS for the configured browser origins: the OAuth endpoints and the APIs, with
+/// bearer or Basic credentials in the `Authorization` header (no cookies).
+fn cors(origins: &[String]) -> poem::middleware::Cors {
+    poem::middleware::Cors::new()
+        .allow_origins(origins.iter().map(String::as_str))
+        .allow_methods([
+            poem::http::Method::GET,
+            poem::http::Method::POST,
+            poem::http::Method::PATCH,
+            poem::http::Method::PUT,
+            poem::http::Method::DELETE,
+        ])
+        .allow_headers(["authorization", "content-type"])
+        .expose_headers(["retry-after", "www-authenticate"])
+        .max_age(600)
 }
 
 /// Any error that escaped an operation (unknown path, wrong method, oversized body)
 /// still gets an RFC 6749-shaped JSON body.
 fn error_response(err: poem::Error) -> Response {
+    if err.is_from_response() {
+        // Already a complete answer (a security checker's 401/403).
+        return err.into_response();
+    }
     let status = err.status();
     let code = match status {
         StatusCode::NOT_FOUND => "not_found",
@@ -174,9 +228,20 @@ fn error_response(err: poem::Error) -> Response {
     } else {
         err.to_string()
     };
-    poem::web::Json(ErrorBody::new(code, description))
+    let operation = err.data::<poem_openapi::OperationId>().copied();
+    let mut resp = poem::web::Json(ErrorBody::new(code, description))
         .with_status(status)
-        .into_response()
+        .into_response();
+    if let Some(op) = operation {
+        resp.set_data(op);
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"tessera\""),
+        );
+    }
+    resp
 }
 
 /// Refuses bodies over `limit` bytes: at once when `Content-Length` says so, else while

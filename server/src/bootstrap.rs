@@ -24,9 +24,22 @@ pub async fn run(
     admin_password: Option<String>,
 ) -> anyhow::Result<()> {
     let now = clock.now_ms();
+    let kek = settings.kek()?;
+    match &kek {
+        Some(kek) => {
+            let n = store::keys::encrypt_plain_rows(&db.write, kek).await?;
+            if n > 0 {
+                tracing::info!("encrypted {n} signing key(s) stored in the clear");
+            }
+        }
+        None => tracing::warn!(
+            "signing keys are stored unencrypted; set key_encryption_key_file (or \
+             TESSERA_KEY_ENCRYPTION_KEY) to encrypt them at rest"
+        ),
+    }
     if store::keys::load_live(&db.read, now).await?.is_empty() {
         let key = keys::generate(SigningAlg::Es256)?;
-        match store::keys::insert(&db.write, &key, now, now).await {
+        match store::keys::insert(&db.write, &key, now, now, kek.as_ref()).await {
             Ok(()) => {
                 audit::record(
                     &db.write,
@@ -41,8 +54,7 @@ pub async fn run(
                 .await?;
                 tracing::info!(kid = %key.kid, "created the first signing key (ES256)");
             }
-            Err(e) if is_unique_violation(&e) => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
 

@@ -587,7 +587,7 @@ pub async fn rotate_key(
         .iter()
         .filter_map(|c| c.access_ttl)
         .fold(settings.access_ttl, i64::max);
-    store::keys::insert(&db.write, &key, now, activate_at).await?;
+    store::keys::insert(&db.write, &key, now, activate_at, settings.kek()?.as_ref()).await?;
     store::keys::retire_others(
         &db.write,
         &key.kid,

@@ -7,7 +7,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::crypto::kek::{Kek, KekError};
 use crate::crypto::password::Argon2Cost;
+use crate::domain::LockoutPolicy;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -44,6 +46,26 @@ pub struct Settings {
     pub key_prepublish: i64,
     /// `text` (default) or `json`.
     pub log_format: LogFormat,
+    /// Brute-force protection for password sign-ins.
+    pub lockout: LockoutPolicy,
+    /// A file holding the key-encryption key (32 bytes, hex or base64) that encrypts
+    /// private signing keys at rest.
+    pub key_encryption_key_file: Option<PathBuf>,
+    /// The key-encryption key itself, usually from `TESSERA_KEY_ENCRYPTION_KEY`.
+    pub key_encryption_key: Option<SecretString>,
+    /// Origins allowed to call the API from a browser (CORS); empty: none.
+    pub cors_origins: Vec<String>,
+}
+
+/// A string that never prints.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretString(pub String);
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -76,6 +98,10 @@ impl Default for Settings {
             key_reload_interval: 10,
             key_prepublish: 0,
             log_format: LogFormat::Text,
+            lockout: LockoutPolicy::default(),
+            key_encryption_key_file: None,
+            key_encryption_key: None,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -142,6 +168,17 @@ impl Settings {
             return Err("body_limit must be at least 1024 bytes".into());
         }
         Ok(())
+    }
+
+    /// The key-encryption key, from the file if one is named, else from the setting.
+    pub fn kek(&self) -> Result<Option<Kek>, KekError> {
+        if let Some(path) = &self.key_encryption_key_file {
+            return Kek::from_file(path).map(Some);
+        }
+        self.key_encryption_key
+            .as_ref()
+            .map(|s| Kek::parse(&s.0))
+            .transpose()
     }
 
     /// The issuer for a server that ended up listening on `bound`.

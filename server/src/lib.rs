@@ -23,6 +23,10 @@ pub mod crypto;
 pub mod domain;
 /// The token grants; each module is one RFC 6749 flow.
 pub mod grants;
+/// Revocation and introspection.
+pub mod lifecycle;
+/// Prometheus metrics.
+pub mod metrics;
 /// What the handlers share: database, key ring, password hasher, clock, settings.
 pub mod state;
 /// SeaORM entities and query functions; every function takes `&impl ConnectionTrait`.

@@ -2,8 +2,10 @@ use std::sync::{Arc, RwLock};
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::crypto::kek::Kek;
 use crate::crypto::keys::KeyRing;
 use crate::crypto::password::PasswordHasher;
+use crate::metrics::Metrics;
 use crate::store::{self, Db};
 
 /// Everything the handlers share. Cheap to clone.
@@ -17,6 +19,8 @@ pub struct Inner {
     pub audience: String,
     pub clock: Clock,
     pub hasher: PasswordHasher,
+    pub metrics: Metrics,
+    pub kek: Option<Kek>,
     keys: RwLock<Arc<KeyRing>>,
 }
 
@@ -39,6 +43,7 @@ impl AppState {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let hasher = PasswordHasher::new(settings.argon2, concurrency, settings.hash_queue)?;
         let audience = settings.audience.clone().unwrap_or_else(|| issuer.clone());
+        let kek = settings.kek()?;
         let state = AppState(Arc::new(Inner {
             db,
             settings,
@@ -46,6 +51,8 @@ impl AppState {
             audience,
             clock,
             hasher,
+            metrics: Metrics::default(),
+            kek,
             keys: RwLock::new(Arc::new(KeyRing::default())),
         }));
         state.reload_keys().await?;
@@ -62,7 +69,11 @@ impl AppState {
     /// Rebuilds the key ring from the database (keys added or retired by the CLI, the
     /// admin API or another instance).
     pub async fn reload_keys(&self) -> anyhow::Result<()> {
-        let stored = store::keys::load_live(&self.db.read, self.clock.now_ms()).await?;
+        let rows = store::keys::load_live(&self.db.read, self.clock.now_ms()).await?;
+        let stored = rows
+            .into_iter()
+            .map(|k| store::keys::to_stored(k, self.kek.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
         let ring = Arc::new(KeyRing::build(stored)?);
         match self.keys.write() {
             Ok(mut g) => *g = ring,

@@ -37,6 +37,8 @@ pub struct TestApp {
     server: Option<RunningServer>,
     /// (admin URL, database name) of a PostgreSQL test database, dropped by `stop`.
     pg: Option<(String, String)>,
+    /// The settings the server was started with.
+    pub settings: Settings,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -93,13 +95,21 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let (mut settings, dir) = test_settings().await;
+    configure(&mut settings);
+    let mut app = start(settings, Clock::default())
+        .await
+        .expect("server starts");
+    app._dir = dir;
+    app
+}
+
+async fn start(settings: Settings, clock: Clock) -> anyhow::Result<TestApp> {
     if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
         tessera_server::telemetry::init(tessera_server::config::LogFormat::Text);
     }
-    let (mut settings, dir) = test_settings().await;
-    configure(&mut settings);
-    let clock = Clock::default();
     let database_url = settings.database_url.clone();
+    let kept = settings.clone();
     let server = spawn(
         settings,
         SpawnOptions {
@@ -108,22 +118,22 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
             admin_password: Some(ADMIN_PASSWORD.into()),
         },
     )
-    .await
-    .expect("server starts");
+    .await?;
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
         .expect("http client");
-    TestApp {
+    Ok(TestApp {
         base,
         http,
         clock,
         pg: pg_database(&database_url),
         database_url,
+        settings: kept,
         server: Some(server),
-        _dir: dir,
-    }
+        _dir: None,
+    })
 }
 
 /// A token endpoint answer: status, headers and JSON body.
@@ -177,6 +187,68 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Stops the server but keeps its database, to start another on it with
+    /// [`TestApp::restart`].
+    pub async fn restart(
+        mut self,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Result<TestApp, (anyhow::Error, TestApp)> {
+        if let Some(s) = self.server.take() {
+            let db = s.state.db.clone();
+            s.shutdown().await.expect("clean shutdown");
+            db.close().await;
+        }
+        let mut settings = self.settings.clone();
+        configure(&mut settings);
+        match start(settings, self.clock.clone()).await {
+            Ok(mut app) => {
+                app.pg = self.pg.take();
+                app._dir = self._dir.take();
+                Ok(app)
+            }
+            Err(e) => Err((e, self)),
+        }
+    }
+
+    /// GET with a bearer token.
+    pub async fn get_bearer(&self, path: &str, token: &str) -> Answer {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        Self::answer(r).await
+    }
+
+    /// DELETE with a bearer token.
+    pub async fn delete_bearer(&self, path: &str, token: &str) -> Answer {
+        let r = self
+            .http
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        Self::answer(r).await
+    }
+
+    /// POSTs a form to another OAuth endpoint (`/oauth/revoke`, `/oauth/introspect`).
+    pub async fn oauth_post(&self, path: &str, auth: Auth<'_>, params: &[(&str, &str)]) -> Answer {
+        let mut form: Vec<(&str, &str)> = params.to_vec();
+        let mut req = self.http.post(self.url(path));
+        match auth {
+            Auth::Public(id) => form.push(("client_id", id)),
+            Auth::Basic(id, secret) => req = req.basic_auth(id, Some(secret)),
+            Auth::Post(id, secret) => {
+                form.push(("client_id", id));
+                form.push(("client_secret", secret));
+            }
+        }
+        Self::answer(req.form(&form).send().await.expect("request")).await
     }
 
     /// Shuts the server down cleanly and drops its PostgreSQL database, if any.

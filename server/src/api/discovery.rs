@@ -20,6 +20,12 @@ pub struct ServerMetadata {
     pub issuer: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
+    /// RFC 7009.
+    pub revocation_endpoint: String,
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    /// RFC 7662 (confidential clients only).
+    pub introspection_endpoint: String,
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
     /// Empty: there is no authorization endpoint yet.
     pub response_types_supported: Vec<String>,
     pub grant_types_supported: Vec<String>,
@@ -73,6 +79,7 @@ pub enum JwksResponse {
 }
 
 #[derive(ApiResponse)]
+#[allow(clippy::large_enum_variant)] // built once per request, never stored
 pub enum MetadataResponse {
     /// The server metadata.
     #[oai(status = 200)]
@@ -109,6 +116,17 @@ impl DiscoveryApi {
                 issuer: iss.clone(),
                 token_endpoint: format!("{iss}/oauth/token"),
                 jwks_uri: format!("{iss}/.well-known/jwks.json"),
+                revocation_endpoint: format!("{iss}/oauth/revoke"),
+                revocation_endpoint_auth_methods_supported: vec![
+                    "client_secret_basic".into(),
+                    "client_secret_post".into(),
+                    "none".into(),
+                ],
+                introspection_endpoint: format!("{iss}/oauth/introspect"),
+                introspection_endpoint_auth_methods_supported: vec![
+                    "client_secret_basic".into(),
+                    "client_secret_post".into(),
+                ],
                 response_types_supported: vec![],
                 grant_types_supported: GrantType::SUPPORTED
                     .iter()

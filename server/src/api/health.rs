@@ -1,7 +1,7 @@
 //! `GET /healthz` (the process answers) and `GET /readyz` (the database answers).
 
 use poem::web::Data;
-use poem_openapi::payload::Json;
+use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTag;
@@ -27,6 +27,19 @@ pub enum HealthResponse {
     Unavailable(Json<ErrorBody>),
 }
 
+#[derive(ApiResponse)]
+pub enum MetricsResponse {
+    /// Prometheus text exposition format.
+    #[oai(
+        status = 200,
+        content_type = "text/plain; version=0.0.4; charset=utf-8"
+    )]
+    Ok(PlainText<String>),
+    /// Never returned; present so the operation has an error body type like every other.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+}
+
 #[OpenApi(tag = "ApiTag::Operations")]
 impl HealthApi {
     /// Liveness
@@ -37,10 +50,23 @@ impl HealthApi {
         }))
     }
 
+    /// Prometheus metrics
+    #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
+    async fn metrics(&self, state: Data<&AppState>) -> MetricsResponse {
+        state
+            .metrics
+            .hash_in_flight
+            .set(i64::try_from(state.hasher.in_flight()).unwrap_or(i64::MAX));
+        MetricsResponse::Ok(PlainText(state.metrics.render()))
+    }
+
     /// Readiness: the database is reachable
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: Data<&AppState>) -> HealthResponse {
-        match state.db.ping().await {
+        let started = std::time::Instant::now();
+        let ping = state.db.ping().await;
+        state.metrics.db("ping", started);
+        match ping {
             Ok(()) => HealthResponse::Ok(Json(Health {
                 status: "ok".into(),
             })),

@@ -4,11 +4,15 @@
 //! can consume the spec. Handlers only translate: they parse input, call one grant or
 //! store function, and map its result.
 
+pub mod auth;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
 pub mod health;
+pub mod me;
 pub mod meta;
+pub mod revoke;
+pub mod time;
 pub mod token;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -19,17 +23,31 @@ pub enum ApiTag {
     Oauth,
     /// Discovery metadata (RFC 8414) and published signing keys (RFC 7517).
     Discovery,
-    /// Liveness and readiness probes.
+    /// Liveness and readiness probes, metrics.
     Operations,
+    /// The signed-in user's own sessions.
+    Me,
 }
 
-pub type Apis = (token::TokenApi, discovery::DiscoveryApi, health::HealthApi);
+pub type Apis = (
+    token::TokenApi,
+    revoke::RevocationApi,
+    discovery::DiscoveryApi,
+    health::HealthApi,
+    me::MeApi,
+);
 
 /// The API service. It holds no state (handlers take `Data<&AppState>`), so the spec can
 /// be printed without a database.
 pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (token::TokenApi, discovery::DiscoveryApi, health::HealthApi),
+        (
+            token::TokenApi,
+            revoke::RevocationApi,
+            discovery::DiscoveryApi,
+            health::HealthApi,
+            me::MeApi,
+        ),
         "Tessera",
         env!("CARGO_PKG_VERSION"),
     )

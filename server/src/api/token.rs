@@ -74,6 +74,10 @@ pub enum TokenResponse {
     /// The request body is larger than the configured limit.
     #[oai(status = 413)]
     TooLarge(Json<ErrorBody>),
+    /// `invalid_grant`: too many failed sign-ins for this user or address; retry after
+    /// the given seconds.
+    #[oai(status = 429)]
+    TooManyAttempts(Json<ErrorBody>, #[oai(header = "Retry-After")] String),
     /// An internal fault (`server_error`), never caused by the request.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
@@ -107,6 +111,9 @@ impl From<GrantError> for TokenResponse {
                 basic.then(|| "Basic realm=\"tessera\", charset=\"UTF-8\"".to_owned()),
             ),
             GrantError::Unavailable(_) => TokenResponse::Unavailable(body, "1".into()),
+            GrantError::TooManyAttempts { retry_after, .. } => {
+                TokenResponse::TooManyAttempts(body, retry_after.to_string())
+            }
             GrantError::Internal(_) => TokenResponse::Internal(body),
             _ => TokenResponse::BadRequest(body),
         }
@@ -150,7 +157,14 @@ impl TokenApi {
         auth: ClientAuth,
         body: Form<TokenRequest>,
     ) -> TokenResponse {
-        match self.handle(&state, req, &auth, &body).await {
+        let result = self.handle(&state, req, &auth, &body).await;
+        let grant = GrantType::parse(&body.grant_type).map_or("unknown", GrantType::as_str);
+        let outcome = match &result {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => ErrorBody::from_grant_code(e).to_owned(),
+        };
+        state.metrics.grant(grant, &outcome);
+        match result {
             Ok(t) => t.into(),
             Err(e) => e.into(),
         }

@@ -1,4 +1,5 @@
 pub mod jwt;
+pub mod kek;
 pub mod keys;
 pub mod password;
 pub mod random;

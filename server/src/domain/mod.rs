@@ -4,11 +4,13 @@
 mod names;
 mod rotation;
 mod scope;
+mod throttle;
 mod tokens;
 
 pub use names::{ClientId, NewPassword, Username};
 pub use rotation::{ReuseDecision, child_expiry, decide_reuse};
 pub use scope::Scope;
+pub use throttle::{Failures, LockoutPolicy, Thresholds, must_wait, should_lock};
 pub use tokens::{
     ClientSecret, RefreshTokenValue, hash_presented_secret as tokens_hash_presented_secret,
 };

@@ -36,6 +36,12 @@ pub enum GrantError {
     UnsupportedGrantType(String),
     #[error("{0}")]
     InvalidScope(String),
+    /// Too many failed sign-ins for this user or address: retry after the given seconds.
+    #[error("{description}")]
+    TooManyAttempts {
+        description: String,
+        retry_after: i64,
+    },
     /// Overloaded (password hashing saturated, database busy): retry shortly.
     #[error("{0}")]
     Unavailable(String),

@@ -4,12 +4,13 @@ use sea_orm::TransactionTrait;
 use serde_json::json;
 
 use super::{ClientPolicy, GrantError, TokenSet, issue_access_token, resolve_scope};
+use crate::domain::{Failures, must_wait, should_lock};
 use crate::domain::{GrantType, NewPassword, RefreshTokenValue, Username, child_expiry};
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, kind};
 use crate::store::entities::client;
 use crate::store::families::{self, NewFamily, RequestMeta};
-use crate::store::users;
+use crate::store::{throttle, users};
 
 pub struct PasswordRequest<'a> {
     pub username: &'a str,
@@ -28,6 +29,9 @@ pub async fn grant(
     if req.password.len() > NewPassword::MAX_LEN {
         return Err(GrantError::InvalidRequest("password is too long".into()));
     }
+    // Throttling is keyed by the name as given, so unknown names behave like known ones.
+    let keys = ThrottleKeys::new(req.username, meta);
+    throttle_check(state, &keys).await?;
     let user = match Username::parse(req.username) {
         Ok(name) => users::find_by_username(&state.db.read, name.as_str()).await?,
         Err(_) => None,
@@ -49,6 +53,9 @@ pub async fn grant(
                 Some(_) => "bad_password",
                 None => "unknown_user",
             };
+            if reason != "user_disabled" {
+                record_failure(state, &keys, other.as_ref().map(|u| u.id.as_str()), meta).await?;
+            }
             audit::record(
                 &state.db.write,
                 now,
@@ -94,6 +101,7 @@ pub async fn grant(
     )
     .await?;
     users::record_login(&txn, &user.id, now).await?;
+    throttle::clear(&txn, &keys.user).await?;
     audit::record(
         &txn,
         now,
@@ -124,6 +132,110 @@ pub async fn grant(
         refresh_token: Some(refresh.into_string()),
         scope,
     })
+}
+
+/// The throttle keys of one attempt: the user name as given, and the client address.
+struct ThrottleKeys {
+    user: String,
+    address: Option<String>,
+}
+
+impl ThrottleKeys {
+    fn new(username: &str, meta: &RequestMeta) -> Self {
+        ThrottleKeys {
+            user: format!("user:{}", truncate(username, 64)),
+            address: meta.ip.as_ref().map(|ip| format!("ip:{ip}")),
+        }
+    }
+
+    fn all(&self) -> Vec<String> {
+        std::iter::once(self.user.clone())
+            .chain(self.address.clone())
+            .collect()
+    }
+}
+
+fn failures(row: &crate::store::entities::login_throttle::Model) -> Failures {
+    Failures {
+        count: row.failures,
+        first_at: row.first_failure_at,
+        last_at: row.last_failure_at,
+        locked_until: row.locked_until,
+    }
+}
+
+/// Refuses the attempt (before any hashing) while the user name or address must wait.
+async fn throttle_check(state: &AppState, keys: &ThrottleKeys) -> Result<(), GrantError> {
+    let policy = &state.settings.lockout;
+    let now = state.clock.now_ms();
+    let mut wait = 0;
+    for row in throttle::rows(&state.db.read, &keys.all()).await? {
+        let t = if row.key == keys.user {
+            &policy.user
+        } else {
+            &policy.address
+        };
+        wait = wait.max(must_wait(&failures(&row), t, policy, now).unwrap_or(0));
+    }
+    if wait > 0 {
+        state.metrics.logins_throttled.inc();
+        let secs = (wait + 999) / 1000;
+        return Err(GrantError::TooManyAttempts {
+            description: format!("too many failed sign-ins; try again in {secs} s"),
+            retry_after: secs,
+        });
+    }
+    Ok(())
+}
+
+/// Counts a failed attempt against the user name and the address; locks either when it
+/// crosses its threshold, with an `account_locked` audit event.
+async fn record_failure(
+    state: &AppState,
+    keys: &ThrottleKeys,
+    user_id: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<(), GrantError> {
+    let policy = &state.settings.lockout;
+    let now = state.clock.now_ms();
+    let window = policy.window_secs * 1000;
+    let targets = [
+        (Some(keys.user.clone()), &policy.user, "user"),
+        (keys.address.clone(), &policy.address, "address"),
+    ];
+    for (key, thresholds, what) in targets {
+        let Some(key) = key else { continue };
+        let txn = state.db.write.begin().await?;
+        let row = throttle::record_failure(&txn, &key, now, window).await?;
+        if should_lock(row.failures, row.locked_until, thresholds, now) {
+            let until = now + policy.lock_secs * 1000;
+            throttle::lock(&txn, &key, until).await?;
+            audit::record(
+                &txn,
+                now,
+                AuditEvent {
+                    kind: kind::ACCOUNT_LOCKED,
+                    user_id: if what == "user" {
+                        user_id.map(str::to_owned)
+                    } else {
+                        None
+                    },
+                    ip: meta.ip.clone(),
+                    reason: Some(what.to_owned()),
+                    detail: Some(json!({
+                        "key": key,
+                        "failures": row.failures,
+                        "locked_until": until,
+                    })),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            tracing::warn!(%key, failures = row.failures, "sign-ins locked after repeated failures");
+        }
+        txn.commit().await?;
+    }
+    Ok(())
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -44,6 +44,7 @@ pub async fn grant(
     let now = state.clock.now_ms();
 
     // Hot path: claim the token and insert its child in one transaction.
+    let started = std::time::Instant::now();
     let txn = state.db.write.begin().await?;
     if let Some(claimed) = families::claim(&txn, &hash, now).await? {
         if claimed.client_id != client.client_id {
@@ -60,6 +61,7 @@ pub async fn grant(
         let child = RefreshTokenValue::generate();
         families::insert_token(&txn, child_row(&claimed, &child, &policy, now), meta, now).await?;
         txn.commit().await?;
+        state.metrics.db("refresh_rotate", started);
         return finish(state, &claimed, child, scope, &policy);
     }
     txn.rollback().await?;
@@ -130,6 +132,10 @@ pub async fn grant(
             },
         )
         .await?;
+        state.metrics.reuse_detections.inc();
+        state
+            .metrics
+            .revoked(RevokeReason::ReuseDetected.as_str(), 1);
         tracing::warn!(
             family = %token.family_id,
             client = %token.client_id,

@@ -9,6 +9,7 @@ use crate::clock::Millis;
 pub mod kind {
     pub const LOGIN_SUCCEEDED: &str = "login_succeeded";
     pub const LOGIN_FAILED: &str = "login_failed";
+    pub const ACCOUNT_LOCKED: &str = "account_locked";
     pub const REUSE_DETECTED: &str = "reuse_detected";
     pub const FAMILY_REVOKED: &str = "family_revoked";
     pub const KEY_CREATED: &str = "key_created";

@@ -248,3 +248,76 @@ pub enum Owner<'a> {
     User(&'a str),
     Client(&'a str),
 }
+
+/// Families of a user that can still be refreshed, newest first.
+pub async fn live_for_user(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    now: Millis,
+) -> Result<Vec<refresh_family::Model>, DbErr> {
+    use sea_orm::QueryOrder;
+    Families::find()
+        .filter(refresh_family::Column::UserId.eq(user_id))
+        .filter(refresh_family::Column::RevokedAt.is_null())
+        .filter(refresh_family::Column::ExpiresAt.gt(now))
+        .order_by_desc(refresh_family::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+/// When each family last rotated (the newest token's issue time).
+pub async fn last_used(
+    db: &impl ConnectionTrait,
+    family_ids: &[String],
+) -> Result<std::collections::HashMap<String, Millis>, DbErr> {
+    use sea_orm::QuerySelect;
+    if family_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(String, Option<i64>)> = Tokens::find()
+        .select_only()
+        .column(refresh_token::Column::FamilyId)
+        .column_as(refresh_token::Column::IssuedAt.max(), "last")
+        .filter(refresh_token::Column::FamilyId.is_in(family_ids.iter().cloned()))
+        .group_by(refresh_token::Column::FamilyId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, last)| last.map(|l| (id, l)))
+        .collect())
+}
+
+/// Revokes one family and writes its audit row, in one transaction. Returns whether
+/// this call revoked it (false if it was already revoked or does not exist).
+pub async fn revoke_with_audit(
+    db: &DatabaseConnection,
+    family: &refresh_family::Model,
+    reason: RevokeReason,
+    actor: &str,
+    ip: Option<String>,
+    now: Millis,
+) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
+    let revoked = revoke(&txn, &family.id, reason, now).await?;
+    if revoked {
+        audit::record(
+            &txn,
+            now,
+            AuditEvent {
+                kind: kind::FAMILY_REVOKED,
+                actor: Some(actor.to_owned()),
+                user_id: family.user_id.clone(),
+                client_id: Some(family.client_id.clone()),
+                family_id: Some(family.id.clone()),
+                ip,
+                reason: Some(reason.as_str().to_owned()),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(revoked)
+}

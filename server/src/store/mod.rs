@@ -13,6 +13,7 @@ pub mod clients;
 pub mod entities;
 pub mod families;
 pub mod keys;
+pub mod throttle;
 pub mod users;
 
 use std::time::Duration;

@@ -4,3 +4,5 @@ mod bad_input;
 mod discovery;
 mod password;
 mod rotation;
+mod sessions;
+mod standards;

@@ -2,6 +2,7 @@
 
 pub mod audit_event;
 pub mod client;
+pub mod login_throttle;
 pub mod refresh_family;
 pub mod refresh_token;
 pub mod signing_key;

@@ -1,0 +1,259 @@
+//! `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662).
+
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::payload::{Form, Json};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde::Deserialize;
+
+use super::ApiTag;
+use super::client_auth::{ClientAuth, authenticate};
+use super::error::{ErrorBody, describe_parse_error};
+use super::meta::request_meta;
+use crate::grants::GrantError;
+use crate::lifecycle::{self, TokenHint};
+use crate::state::AppState;
+
+pub struct RevocationApi;
+
+/// A revocation or introspection request, form-encoded.
+#[derive(Debug, Object, Deserialize)]
+pub struct TokenActionRequest {
+    /// The access token or refresh token.
+    pub token: String,
+    /// `access_token` or `refresh_token`; optional, unknown values are ignored.
+    pub token_type_hint: Option<String>,
+    /// The client, when not authenticated with HTTP Basic.
+    pub client_id: Option<String>,
+    /// `client_secret_post` authentication.
+    #[oai(write_only)]
+    pub client_secret: Option<String>,
+}
+
+/// Introspection result (RFC 7662 §2.2). Inactive tokens carry only `active: false`.
+#[derive(Debug, Default, Object)]
+pub struct IntrospectionResponse {
+    pub active: bool,
+    /// `Bearer` or `refresh_token`.
+    #[oai(skip_serializing_if_is_none)]
+    pub token_type: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub scope: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub client_id: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub username: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub sub: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub aud: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub iss: Option<String>,
+    /// Expiry, seconds since the epoch (for a refresh token: its idle expiry).
+    #[oai(skip_serializing_if_is_none)]
+    pub exp: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
+    pub iat: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
+    pub jti: Option<String>,
+    /// The refresh family (session) the token belongs to.
+    #[oai(skip_serializing_if_is_none)]
+    pub sid: Option<String>,
+}
+
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "revoke_bad_request")]
+pub enum RevokeResponse {
+    /// Revoked, or nothing to revoke (unknown tokens are not reported).
+    #[oai(status = 200)]
+    Ok,
+    /// `invalid_request`.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// `invalid_client`.
+    #[oai(status = 401)]
+    Unauthorized(
+        Json<ErrorBody>,
+        #[oai(header = "WWW-Authenticate")] Option<String>,
+    ),
+    /// `server_error`.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// `temporarily_unavailable`.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] String),
+}
+
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "introspect_bad_request")]
+pub enum IntrospectResponse {
+    /// The token's state.
+    #[oai(status = 200)]
+    Ok(Json<IntrospectionResponse>),
+    /// `invalid_request`.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// `invalid_client`: introspection needs a confidential client.
+    #[oai(status = 401)]
+    Unauthorized(
+        Json<ErrorBody>,
+        #[oai(header = "WWW-Authenticate")] Option<String>,
+    ),
+    /// `server_error`.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// `temporarily_unavailable`.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] String),
+}
+
+fn parse_error_body(err: &poem::Error) -> Json<ErrorBody> {
+    Json(ErrorBody::new(
+        "invalid_request",
+        format!(
+            "the body must be application/x-www-form-urlencoded with a token: {}",
+            describe_parse_error(err)
+        ),
+    ))
+}
+
+fn revoke_bad_request(err: poem::Error) -> RevokeResponse {
+    RevokeResponse::BadRequest(parse_error_body(&err))
+}
+
+fn introspect_bad_request(err: poem::Error) -> IntrospectResponse {
+    IntrospectResponse::BadRequest(parse_error_body(&err))
+}
+
+/// Maps a failure to (status class, body, WWW-Authenticate).
+enum Failure {
+    BadRequest(Json<ErrorBody>),
+    Unauthorized(Json<ErrorBody>, Option<String>),
+    Internal(Json<ErrorBody>),
+    Unavailable(Json<ErrorBody>),
+}
+
+fn classify(e: GrantError) -> Failure {
+    let body = Json(ErrorBody::from_grant(&e));
+    match e {
+        GrantError::InvalidClient { basic, .. } => Failure::Unauthorized(
+            body,
+            basic.then(|| "Basic realm=\"tessera\", charset=\"UTF-8\"".to_owned()),
+        ),
+        GrantError::Internal(_) => Failure::Internal(body),
+        GrantError::Unavailable(_) => Failure::Unavailable(body),
+        _ => Failure::BadRequest(body),
+    }
+}
+
+fn token_param(body: &TokenActionRequest) -> Result<&str, GrantError> {
+    if body.token.is_empty() {
+        return Err(GrantError::InvalidRequest("`token` is required".into()));
+    }
+    if body.token.len() > 16 * 1024 {
+        return Err(GrantError::InvalidRequest("`token` is too long".into()));
+    }
+    Ok(&body.token)
+}
+
+fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.is_empty())
+}
+
+#[OpenApi(tag = "ApiTag::Oauth")]
+impl RevocationApi {
+    /// Revoke a token
+    ///
+    /// Revoking a refresh token, or an access token, ends its whole refresh family
+    /// (reason `logout`): every token of that session stops working. Unknown, foreign or
+    /// already-revoked tokens also answer 200.
+    #[oai(path = "/oauth/revoke", method = "post", operation_id = "revoke")]
+    async fn revoke(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        auth: ClientAuth,
+        body: Form<TokenActionRequest>,
+    ) -> RevokeResponse {
+        let result = async {
+            let token = token_param(&body)?;
+            let client = authenticate(
+                &state,
+                req,
+                &auth,
+                present(&body.client_id),
+                present(&body.client_secret),
+            )
+            .await?;
+            lifecycle::revoke(&state, &client, token, &request_meta(req)).await
+        }
+        .await;
+        match result.map_err(classify) {
+            Ok(()) => RevokeResponse::Ok,
+            Err(Failure::BadRequest(b)) => RevokeResponse::BadRequest(b),
+            Err(Failure::Unauthorized(b, h)) => RevokeResponse::Unauthorized(b, h),
+            Err(Failure::Internal(b)) => RevokeResponse::Internal(b),
+            Err(Failure::Unavailable(b)) => RevokeResponse::Unavailable(b, "1".into()),
+        }
+    }
+
+    /// Introspect a token
+    ///
+    /// For confidential clients (resource servers). An access token is active while its
+    /// signature and expiry hold and its refresh family is not revoked; a refresh token
+    /// (reported only to its own client) while it is unused, unexpired and its family
+    /// live. Anything else is `{"active": false}`, without a reason.
+    #[oai(
+        path = "/oauth/introspect",
+        method = "post",
+        operation_id = "introspect"
+    )]
+    async fn introspect(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        auth: ClientAuth,
+        body: Form<TokenActionRequest>,
+    ) -> IntrospectResponse {
+        let result = async {
+            let token = token_param(&body)?;
+            let client = authenticate(
+                &state,
+                req,
+                &auth,
+                present(&body.client_id),
+                present(&body.client_secret),
+            )
+            .await?;
+            if client.is_public {
+                return Err(GrantError::InvalidClient {
+                    description: "introspection needs a confidential client".into(),
+                    basic: false,
+                });
+            }
+            let hint = TokenHint::parse(present(&body.token_type_hint));
+            lifecycle::introspect(&state, &client, token, hint).await
+        }
+        .await;
+        match result.map_err(classify) {
+            Ok(i) => IntrospectResponse::Ok(Json(IntrospectionResponse {
+                active: i.active,
+                token_type: i.token_type.map(str::to_owned),
+                scope: i.scope,
+                client_id: i.client_id,
+                username: i.username,
+                sub: i.sub,
+                aud: i.aud,
+                iss: i.iss,
+                exp: i.exp,
+                iat: i.iat,
+                jti: i.jti,
+                sid: i.sid,
+            })),
+            Err(Failure::BadRequest(b)) => IntrospectResponse::BadRequest(b),
+            Err(Failure::Unauthorized(b, h)) => IntrospectResponse::Unauthorized(b, h),
+            Err(Failure::Internal(b)) => IntrospectResponse::Internal(b),
+            Err(Failure::Unavailable(b)) => IntrospectResponse::Unavailable(b, "1".into()),
+        }
+    }
+}

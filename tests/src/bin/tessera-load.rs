@@ -1,0 +1,169 @@
+//! Load driver for a running Tessera: each worker signs in once, then rotates its own
+//! refresh chain as fast as it can (the hot path), or repeats password sign-ins.
+//! Bounded in time and requests; talks only to the URL it is given (loopback in practice).
+//!
+//! ```text
+//! tessera-load --url http://127.0.0.1:8080 --client bench --user bench --password ... \
+//!              [--mode refresh|login] [--concurrency 32] [--seconds 10] [--max-requests N]
+//! ```
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+struct Args {
+    url: String,
+    client: String,
+    user: String,
+    password: String,
+    mode: String,
+    concurrency: usize,
+    seconds: u64,
+    max_requests: u64,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        url: "http://127.0.0.1:8080".into(),
+        client: "bench".into(),
+        user: "bench".into(),
+        password: String::new(),
+        mode: "refresh".into(),
+        concurrency: 32,
+        seconds: 10,
+        max_requests: 5_000_000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--url" => a.url = val()?,
+            "--client" => a.client = val()?,
+            "--user" => a.user = val()?,
+            "--password" => a.password = val()?,
+            "--mode" => a.mode = val()?,
+            "--concurrency" => a.concurrency = val()?.parse()?,
+            "--seconds" => a.seconds = val()?.parse()?,
+            "--max-requests" => a.max_requests = val()?.parse()?,
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    if a.password.is_empty() {
+        bail!("--password is required");
+    }
+    if !matches!(a.mode.as_str(), "refresh" | "login") {
+        bail!("--mode must be refresh or login");
+    }
+    a.seconds = a.seconds.min(600);
+    Ok(a)
+}
+
+#[derive(Default)]
+struct Stats {
+    latencies_us: Vec<u64>,
+    ok: u64,
+    errors: std::collections::BTreeMap<String, u64>,
+}
+
+async fn post(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    match http.post(url).form(form).send().await {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            (status, r.json().await.unwrap_or(Value::Null))
+        }
+        Err(e) => (0, Value::String(e.to_string())),
+    }
+}
+
+async fn worker(args: std::sync::Arc<Args>, deadline: Instant, budget: u64) -> Stats {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .expect("client");
+    let url = format!("{}/oauth/token", args.url);
+    let login = [
+        ("grant_type", "password"),
+        ("client_id", args.client.as_str()),
+        ("username", args.user.as_str()),
+        ("password", args.password.as_str()),
+    ];
+    let mut stats = Stats::default();
+    let mut refresh = String::new();
+    let mut n = 0;
+    while Instant::now() < deadline && n < budget {
+        n += 1;
+        let start = Instant::now();
+        let (status, body) = if args.mode == "login" || refresh.is_empty() {
+            post(&http, &url, &login).await
+        } else {
+            post(
+                &http,
+                &url,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", args.client.as_str()),
+                    ("refresh_token", refresh.as_str()),
+                ],
+            )
+            .await
+        };
+        let took = start.elapsed().as_micros() as u64;
+        if status == 200 {
+            stats.ok += 1;
+            stats.latencies_us.push(took);
+            if let Some(rt) = body["refresh_token"].as_str() {
+                refresh = rt.to_owned();
+            }
+        } else {
+            let key = format!("{status} {}", body["error"].as_str().unwrap_or("?"));
+            *stats.errors.entry(key).or_default() += 1;
+            refresh.clear();
+        }
+    }
+    stats
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = std::sync::Arc::new(parse_args()?);
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let budget = args.max_requests / args.concurrency.max(1) as u64;
+    let started = Instant::now();
+    let handles: Vec<_> = (0..args.concurrency)
+        .map(|_| tokio::spawn(worker(args.clone(), deadline, budget)))
+        .collect();
+    let mut all = Stats::default();
+    for h in handles {
+        let s = h.await?;
+        all.ok += s.ok;
+        all.latencies_us.extend(s.latencies_us);
+        for (k, v) in s.errors {
+            *all.errors.entry(k).or_default() += v;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    all.latencies_us.sort_unstable();
+    let pct = |p: f64| {
+        let v = &all.latencies_us;
+        if v.is_empty() {
+            0.0
+        } else {
+            v[((v.len() as f64 - 1.0) * p).round() as usize] as f64 / 1000.0
+        }
+    };
+    println!(
+        "mode={} concurrency={} duration={:.1}s ok={} rate={:.0}/s p50={:.2}ms p95={:.2}ms p99={:.2}ms max={:.2}ms errors={:?}",
+        args.mode,
+        args.concurrency,
+        secs,
+        all.ok,
+        all.ok as f64 / secs,
+        pct(0.50),
+        pct(0.95),
+        pct(0.99),
+        pct(1.0),
+        all.errors
+    );
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! `/me/sessions`: a user's own refresh families.
+
+use tessera_tests::{Auth, ClientSpec, spawn_app};
+
+#[tokio::test]
+async fn users_list_and_end_their_own_sessions() {
+    let app = spawn_app().await;
+    app.add_user("alice", "alice-password", false).await;
+    app.add_user("bob", "bob-password", false).await;
+    app.add_client(ClientSpec::public("web")).await;
+    let laptop = app
+        .login(Auth::Public("web"), "alice", "alice-password")
+        .await;
+    let phone = app
+        .login(Auth::Public("web"), "alice", "alice-password")
+        .await;
+    let bob = app.login(Auth::Public("web"), "bob", "bob-password").await;
+    let at = laptop.str("access_token");
+
+    let list = app.get_bearer("/me/sessions", at).await;
+    list.assert_ok();
+    let sessions = list.body["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+    for s in sessions {
+        assert_eq!(s["client_id"], "web");
+        assert_eq!(s["ip"], "127.0.0.1");
+        assert!(s["created_at"].as_str().unwrap().contains('T'));
+    }
+    let phone_sid = sessions.iter().find(|s| s["current"] == false).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Bob cannot end Alice's session.
+    let bob_at = bob.str("access_token");
+    app.delete_bearer(&format!("/me/sessions/{phone_sid}"), bob_at)
+        .await
+        .assert_error(404, "not_found");
+    let ended = app
+        .delete_bearer(&format!("/me/sessions/{phone_sid}"), at)
+        .await;
+    ended.assert_ok();
+    assert_eq!(ended.body["revoked"], 1);
+    app.refresh(Auth::Public("web"), phone.str("refresh_token"))
+        .await
+        .assert_error(400, "invalid_grant");
+    // Sign out everywhere, this session included: its access token stops working here.
+    let all = app.delete_bearer("/me/sessions", at).await;
+    all.assert_ok();
+    assert_eq!(all.body["revoked"], 1);
+    app.get_bearer("/me/sessions", at)
+        .await
+        .assert_error(401, "invalid_token");
+    // Bob is unaffected.
+    app.get_bearer("/me/sessions", bob_at).await.assert_ok();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_need_a_valid_user_token() {
+    let app = spawn_app().await;
+    let secret = app
+        .add_client(ClientSpec {
+            grants: "client_credentials",
+            ..ClientSpec::confidential("svc")
+        })
+        .await
+        .unwrap();
+    let none = app.http.get(app.url("/me/sessions")).send().await.unwrap();
+    let none = tessera_tests::TestApp::answer(none).await;
+    assert_eq!(none.status, 401, "{}", none.body);
+    assert!(none.headers.contains_key("www-authenticate"));
+    let garbage = app.get_bearer("/me/sessions", "not.a.jwt").await;
+    garbage.assert_error(401, "invalid_token");
+    assert!(
+        garbage.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    let cc = app
+        .token(
+            Auth::Basic("svc", &secret),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    app.get_bearer("/me/sessions", cc.str("access_token"))
+        .await
+        .assert_error(403, "insufficient_scope");
+    app.stop().await;
+}
