@@ -5,6 +5,8 @@
 //! grant ([`grants`]) applies the rules, and the [`store`] persists. The binary's entry
 //! point is [`cli::main`]; tests build the same application with [`app::spawn`].
 
+/// Administrative operations behind the admin API, each audited.
+pub mod admin;
 /// The HTTP surface, declared with poem-openapi so the spec is generated from the code.
 pub mod api;
 /// The application: build the routes, bind, serve, shut down gracefully.

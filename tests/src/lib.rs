@@ -224,6 +224,30 @@ impl TestApp {
         Self::answer(r).await
     }
 
+    /// An admin access token: the bootstrap `admin` through the `tessera-admin` client.
+    pub async fn admin_token(&self) -> String {
+        let a = self
+            .login(Auth::Public("tessera-admin"), "admin", ADMIN_PASSWORD)
+            .await;
+        a.assert_ok();
+        a.str("access_token").to_owned()
+    }
+
+    /// Sends JSON (or nothing) with a bearer token.
+    pub async fn send_bearer(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut r = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        Self::answer(r.send().await.expect("request")).await
+    }
+
     /// DELETE with a bearer token.
     pub async fn delete_bearer(&self, path: &str, token: &str) -> Answer {
         let r = self

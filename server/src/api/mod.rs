@@ -4,6 +4,7 @@
 //! can consume the spec. Handlers only translate: they parse input, call one grant or
 //! store function, and map its result.
 
+pub mod admin;
 pub mod auth;
 pub mod client_auth;
 pub mod discovery;
@@ -27,6 +28,24 @@ pub enum ApiTag {
     Operations,
     /// The signed-in user's own sessions.
     Me,
+    /// Admin API: users.
+    #[oai(rename = "admin-users")]
+    AdminUsers,
+    /// Admin API: clients.
+    #[oai(rename = "admin-clients")]
+    AdminClients,
+    /// Admin API: signing keys.
+    #[oai(rename = "admin-keys")]
+    AdminKeys,
+    /// Admin API: refresh families (sessions) and their token chains.
+    #[oai(rename = "admin-families")]
+    AdminFamilies,
+    /// Admin API: the audit trail.
+    #[oai(rename = "admin-audit")]
+    AdminAudit,
+    /// Admin API: dashboard statistics.
+    #[oai(rename = "admin-stats")]
+    AdminStats,
 }
 
 pub type Apis = (
@@ -35,6 +54,11 @@ pub type Apis = (
     discovery::DiscoveryApi,
     health::HealthApi,
     me::MeApi,
+    admin::users::AdminUsersApi,
+    admin::clients::AdminClientsApi,
+    admin::keys::AdminKeysApi,
+    admin::families::AdminFamiliesApi,
+    admin::audit::AdminAuditApi,
 );
 
 /// The API service. It holds no state (handlers take `Data<&AppState>`), so the spec can
@@ -47,6 +71,11 @@ pub fn service() -> OpenApiService<Apis, ()> {
             discovery::DiscoveryApi,
             health::HealthApi,
             me::MeApi,
+            admin::users::AdminUsersApi,
+            admin::clients::AdminClientsApi,
+            admin::keys::AdminKeysApi,
+            admin::families::AdminFamiliesApi,
+            admin::audit::AdminAuditApi,
         ),
         "Tessera",
         env!("CARGO_PKG_VERSION"),

@@ -62,3 +62,30 @@ pub async fn delete(db: &impl ConnectionTrait, client_id: &str) -> Result<bool, 
         .await?;
     Ok(r.rows_affected == 1)
 }
+
+pub async fn page(
+    db: &impl ConnectionTrait,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<(Vec<client::Model>, u64), DbErr> {
+    use sea_orm::{PaginatorTrait, QuerySelect};
+    let total = Clients::find().count(db).await?;
+    let mut q = Clients::find();
+    if let Some(a) = after {
+        q = q.filter(client::Column::ClientId.gt(a));
+    }
+    let rows = q
+        .order_by_asc(client::Column::ClientId)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Writes a whole client row back (after the caller changed fields).
+pub async fn save(db: &impl ConnectionTrait, c: client::Model) -> Result<(), DbErr> {
+    use sea_orm::ActiveModelTrait;
+    let am: client::ActiveModel = c.into();
+    am.reset_all().update(db).await?;
+    Ok(())
+}

@@ -321,3 +321,146 @@ pub async fn revoke_with_audit(
     txn.commit().await?;
     Ok(revoked)
 }
+
+/// `active`, `revoked` or `expired`, as the admin API filters and shows families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FamilyState {
+    Active,
+    Revoked,
+    Expired,
+}
+
+impl FamilyState {
+    pub fn of(f: &refresh_family::Model, now: Millis) -> Self {
+        if f.revoked_at.is_some() {
+            FamilyState::Revoked
+        } else if f.expires_at <= now {
+            FamilyState::Expired
+        } else {
+            FamilyState::Active
+        }
+    }
+}
+
+/// Filters for listing families; `None` means any.
+#[derive(Debug, Default, Clone)]
+pub struct FamilyFilter {
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub state: Option<FamilyState>,
+    pub reason: Option<String>,
+    pub created_after: Option<Millis>,
+    pub created_before: Option<Millis>,
+}
+
+/// A page of families, newest first (ids are UUIDv7, so id order is creation order),
+/// after the cursor (a family id).
+pub async fn page(
+    db: &impl ConnectionTrait,
+    f: &FamilyFilter,
+    before_id: Option<&str>,
+    limit: u64,
+    now: Millis,
+) -> Result<(Vec<refresh_family::Model>, u64), DbErr> {
+    use refresh_family::Column as C;
+    use sea_orm::{PaginatorTrait, QueryOrder, QuerySelect};
+    let mut q = Families::find();
+    if let Some(v) = &f.user_id {
+        q = q.filter(C::UserId.eq(v.as_str()));
+    }
+    if let Some(v) = &f.client_id {
+        q = q.filter(C::ClientId.eq(v.as_str()));
+    }
+    if let Some(v) = &f.reason {
+        q = q.filter(C::RevokeReason.eq(v.as_str()));
+    }
+    if let Some(v) = f.created_after {
+        q = q.filter(C::CreatedAt.gte(v));
+    }
+    if let Some(v) = f.created_before {
+        q = q.filter(C::CreatedAt.lt(v));
+    }
+    q = match f.state {
+        None => q,
+        Some(FamilyState::Revoked) => q.filter(C::RevokedAt.is_not_null()),
+        Some(FamilyState::Active) => q
+            .filter(C::RevokedAt.is_null())
+            .filter(C::ExpiresAt.gt(now)),
+        Some(FamilyState::Expired) => q
+            .filter(C::RevokedAt.is_null())
+            .filter(C::ExpiresAt.lte(now)),
+    };
+    let total = q.clone().count(db).await?;
+    if let Some(b) = before_id {
+        q = q.filter(C::Id.lt(b));
+    }
+    let rows = q.order_by_desc(C::Id).limit(limit).all(db).await?;
+    Ok((rows, total))
+}
+
+/// A family's token chain, oldest first.
+pub async fn tokens_of(
+    db: &impl ConnectionTrait,
+    family_id: &str,
+) -> Result<Vec<refresh_token::Model>, DbErr> {
+    use sea_orm::QueryOrder;
+    Tokens::find()
+        .filter(refresh_token::Column::FamilyId.eq(family_id))
+        .order_by_asc(refresh_token::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Number of live families per user.
+pub async fn live_counts_by_user(
+    db: &impl ConnectionTrait,
+    user_ids: &[String],
+    now: Millis,
+) -> Result<std::collections::HashMap<String, i64>, DbErr> {
+    use sea_orm::QuerySelect;
+    if user_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(Option<String>, i64)> = Families::find()
+        .select_only()
+        .column(refresh_family::Column::UserId)
+        .column_as(refresh_family::Column::Id.count(), "n")
+        .filter(refresh_family::Column::UserId.is_in(user_ids.iter().cloned()))
+        .filter(refresh_family::Column::RevokedAt.is_null())
+        .filter(refresh_family::Column::ExpiresAt.gt(now))
+        .group_by(refresh_family::Column::UserId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(u, n)| u.map(|u| (u, n)))
+        .collect())
+}
+
+pub async fn count_live(db: &impl ConnectionTrait, now: Millis) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    Families::find()
+        .filter(refresh_family::Column::RevokedAt.is_null())
+        .filter(refresh_family::Column::ExpiresAt.gt(now))
+        .count(db)
+        .await
+}
+
+/// Tokens (and so access tokens) issued in `[from, to)`: the access tokens a signing key
+/// active in that span may have signed.
+pub async fn issued_between(
+    db: &impl ConnectionTrait,
+    from: Millis,
+    to: Millis,
+) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    if to <= from {
+        return Ok(0);
+    }
+    Tokens::find()
+        .filter(refresh_token::Column::IssuedAt.gte(from))
+        .filter(refresh_token::Column::IssuedAt.lt(to))
+        .count(db)
+        .await
+}

@@ -13,6 +13,7 @@ pub mod clients;
 pub mod entities;
 pub mod families;
 pub mod keys;
+pub mod stats;
 pub mod throttle;
 pub mod users;
 
@@ -107,6 +108,21 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// `LOWER(col) LIKE '%needle%'` with `%`, `_` and `\` in the needle taken literally,
+/// the same on SQLite and PostgreSQL.
+pub fn contains_ci<C: sea_orm::ColumnTrait>(
+    col: C,
+    needle: &str,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    let escaped = needle
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Func::lower(Expr::col(col)).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }
 
 /// True when the error is a unique-constraint violation (a duplicate name, say), which

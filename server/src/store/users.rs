@@ -105,3 +105,67 @@ pub async fn record_login(db: &impl ConnectionTrait, id: &str, now: Millis) -> R
         .await?;
     Ok(())
 }
+
+/// A page of users, by username, optionally filtered by a case-insensitive substring.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    search: Option<&str>,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<(Vec<user::Model>, u64), DbErr> {
+    use sea_orm::QuerySelect;
+    let mut q = Users::find();
+    if let Some(s) = search.filter(|s| !s.is_empty()) {
+        q = q.filter(super::contains_ci(user::Column::Username, s));
+    }
+    let total = q.clone().count(db).await?;
+    if let Some(a) = after {
+        q = q.filter(user::Column::Username.gt(a));
+    }
+    let rows = q
+        .order_by_asc(user::Column::Username)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+pub async fn count(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    Users::find().count(db).await
+}
+
+/// Enabled administrators other than `except`.
+pub async fn count_other_active_admins(
+    db: &impl ConnectionTrait,
+    except: &str,
+) -> Result<u64, DbErr> {
+    Users::find()
+        .filter(user::Column::IsAdmin.eq(true))
+        .filter(user::Column::Disabled.eq(false))
+        .filter(user::Column::Id.ne(except))
+        .count(db)
+        .await
+}
+
+pub async fn set_admin(
+    db: &impl ConnectionTrait,
+    id: &str,
+    is_admin: bool,
+    now: Millis,
+) -> Result<bool, DbErr> {
+    let r = Users::update_many()
+        .col_expr(user::Column::IsAdmin, is_admin.into())
+        .col_expr(user::Column::UpdatedAt, now.into())
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<bool, DbErr> {
+    let r = Users::delete_many()
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real server over real HTTP, one module per area.
 
+mod admin;
 mod bad_input;
 mod discovery;
 mod password;
