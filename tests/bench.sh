@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE="${1:-refresh}"; CONC="${2:-32}"; SECS="${3:-10}"
-cargo build --release -q --bin tessera --bin tessera-load
+[ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build --release -q --bin tessera --bin tessera-load
 WORK="$(mktemp -d)"; trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export TESSERA_DATABASE_URL="${DATABASE_URL:-sqlite://$WORK/bench.db?mode=rwc}"
 export TESSERA_ADMIN_PASSWORD="bench-admin-password" RUST_LOG=warn

@@ -105,3 +105,51 @@ fn committed_spec_matches_the_code() {
          cargo run -q --bin tessera -- openapi > openapi/openapi.json"
     );
 }
+
+#[test]
+fn every_operation_is_documented_for_generators() {
+    let spec: Value = serde_json::from_str(&tessera_server::api::spec_json()).unwrap();
+    let mut ops = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            ops += 1;
+            let name = format!("{method} {path}");
+            assert!(op["operationId"].is_string(), "{name}: operationId");
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{name}: summary"
+            );
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{name}: tags"
+            );
+            let responses = op["responses"].as_object().unwrap();
+            let mut success = std::collections::HashSet::new();
+            let mut errors = std::collections::HashSet::new();
+            for (status, r) in responses {
+                let schema = r["content"]
+                    .as_object()
+                    .and_then(|c| c.values().next())
+                    .map(|c| c["schema"].to_string());
+                if status.starts_with('2') {
+                    success.insert(schema);
+                } else {
+                    errors.insert(schema);
+                }
+            }
+            assert_eq!(success.len(), 1, "{name}: one success body type");
+            assert!(!errors.is_empty(), "{name}: documented errors");
+            if path.starts_with("/oauth/")
+                || path.starts_with("/admin/")
+                || path.starts_with("/me/")
+            {
+                assert_eq!(errors.len(), 1, "{name}: one error body type: {errors:?}");
+                assert!(
+                    op["security"].as_array().is_some_and(|s| !s.is_empty()),
+                    "{name}: security"
+                );
+            }
+        }
+    }
+    assert!(ops >= 30, "{ops} operations");
+}

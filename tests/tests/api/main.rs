@@ -3,6 +3,7 @@
 mod admin;
 mod bad_input;
 mod discovery;
+mod generated_client;
 mod password;
 mod rotation;
 mod sessions;
