@@ -114,9 +114,6 @@ pub struct Overrides {
     pub issuer: Option<String>,
 }
 
-/// Environment variables that are read elsewhere and are not settings.
-const NOT_SETTINGS: [&str; 3] = ["config", "admin_password", "test_database_url"];
-
 impl Settings {
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Settings, String> {
         let mut fig = Figment::from(Serialized::defaults(Settings::default()));
@@ -126,9 +123,19 @@ impl Settings {
             }
             fig = fig.merge(Toml::file_exact(path));
         }
+        // Only `TESSERA_*` variables that name a setting are read: others with the prefix
+        // belong to other programs (`TESSERA_ADMIN_PASSWORD`, the desktop admin's, tests').
+        let known: Vec<String> = match serde_json::to_value(Settings::default()) {
+            Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
         fig = fig.merge(
             Env::prefixed("TESSERA_")
-                .filter(|k| !NOT_SETTINGS.contains(&k.as_str().to_ascii_lowercase().as_str()))
+                .filter(move |k| {
+                    let k = k.as_str().to_ascii_lowercase();
+                    let top = k.split("__").next().unwrap_or("");
+                    known.iter().any(|n| n == top)
+                })
                 .split("__"),
         );
         let mut s: Settings = fig.extract().map_err(|e| {

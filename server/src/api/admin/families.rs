@@ -58,7 +58,8 @@ pub struct FamilyPage {
 pub struct ChainToken {
     pub generation: i32,
     /// `active` (the live one), `used` (exchanged), `invalidated` (replaced by a retry
-    /// within the reuse leeway) or `expired`.
+    /// within the reuse leeway), `revoked` (unused when its family was revoked) or
+    /// `expired`.
     pub state: String,
     pub issued_at: time::OffsetDateTime,
     pub expires_at: time::OffsetDateTime,
@@ -143,11 +144,13 @@ async fn views(
         .collect())
 }
 
-fn chain_state(t: &refresh_token::Model, now: Millis) -> &'static str {
+fn chain_state(t: &refresh_token::Model, family_revoked: bool, now: Millis) -> &'static str {
     if t.invalidated {
         "invalidated"
     } else if t.used_at.is_some() {
         "used"
+    } else if family_revoked {
+        "revoked"
     } else if t.expires_at <= now {
         "expired"
     } else {
@@ -235,11 +238,12 @@ impl AdminFamiliesApi {
             .ok_or_else(|| ApiError::not_found(format!("no family {}", id.0)))?;
         let now = state.clock.now_ms();
         let replayed_generation = audit::replayed_generation(&state.db.read, &f.id).await?;
+        let revoked = f.revoked_at.is_some();
         let tokens = families::tokens_of(&state.db.read, &f.id)
             .await?
             .into_iter()
             .map(|t| ChainToken {
-                state: chain_state(&t, now).to_owned(),
+                state: chain_state(&t, revoked, now).to_owned(),
                 replayed: replayed_generation == Some(i64::from(t.generation)),
                 generation: t.generation,
                 issued_at: datetime(t.issued_at),

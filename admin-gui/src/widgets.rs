@@ -1,0 +1,50 @@
+//! Small shared pieces of UI.
+
+use eframe::egui::{self, Color32, RichText};
+
+pub type Time = chrono::DateTime<chrono::Utc>;
+
+pub fn when(t: &Time) -> String {
+    t.with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+pub fn when_opt(t: &Option<Time>) -> String {
+    t.as_ref().map_or_else(|| "-".to_owned(), when)
+}
+
+pub fn error_text(ui: &mut egui::Ui, text: &str) {
+    ui.label(RichText::new(text).color(ui.visuals().error_fg_color));
+}
+
+pub fn danger() -> Color32 {
+    Color32::from_rgb(0xd0, 0x3b, 0x3b)
+}
+
+/// A labelled single-line text field; the label names it for screen readers and tests.
+pub fn field(ui: &mut egui::Ui, label: &str, value: &mut String) -> egui::Response {
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        ui.text_edit_singleline(value).labelled_by(l.id)
+    })
+    .inner
+}
+
+/// A secret shown once, with a copy button.
+pub fn shown_once(ui: &mut egui::Ui, what: &str, secret: &str) -> bool {
+    let mut dismissed = false;
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.label(RichText::new(format!("{what} (shown once, copy it now):")).strong());
+        ui.horizontal(|ui| {
+            ui.monospace(secret);
+            if ui.button("Copy").clicked() {
+                ui.ctx().copy_text(secret.to_owned());
+            }
+            if ui.button("Done").clicked() {
+                dismissed = true;
+            }
+        });
+    });
+    dismissed
+}
