@@ -142,9 +142,12 @@ pub async fn update_user(
         users::set_admin(&state.db.write, id, a, now).await?;
         changes.insert("admin".into(), json!(a));
     }
-    if let Some(d) = disabled.filter(|d| *d != u.disabled) {
-        users::set_disabled(&state.db.write, id, d, now).await?;
-        changes.insert("disabled".into(), json!(d));
+    if let Some(d) = disabled {
+        if d != u.disabled {
+            users::set_disabled(&state.db.write, id, d, now).await?;
+            changes.insert("disabled".into(), json!(d));
+        }
+        // Also when already disabled: a retry must finish a revocation that failed.
         if d {
             let n = families::revoke_all(
                 &state.db.write,
@@ -215,10 +218,12 @@ pub async fn set_password(
 }
 
 /// Ends the user's sessions and deletes the user.
-pub async fn delete_user(state: &AppState, actor: &Actor<'_>, id: &str) -> AdminResult<()> {
+pub async fn delete_user(state: &AppState, actor: &Actor<'_>, id: &str) -> AdminResult<u64> {
     let u = find_user(state, id).await?;
     keep_an_admin(state, &u).await?;
     let now = state.clock.now_ms();
+    // Delete first: a sign-in finishing now finds no user and drops its new family.
+    users::delete(&state.db.write, id).await?;
     let n = families::revoke_all(
         &state.db.write,
         Owner::User(id),
@@ -230,7 +235,6 @@ pub async fn delete_user(state: &AppState, actor: &Actor<'_>, id: &str) -> Admin
     state
         .metrics
         .revoked(RevokeReason::Admin.as_str(), n as u64);
-    users::delete(&state.db.write, id).await?;
     record(
         state,
         actor,
@@ -241,7 +245,8 @@ pub async fn delete_user(state: &AppState, actor: &Actor<'_>, id: &str) -> Admin
             ..Default::default()
         },
     )
-    .await
+    .await?;
+    Ok(n as u64)
 }
 
 /// Ends every session of a user or a client (reason `admin`).
@@ -330,7 +335,7 @@ impl ClientSettings {
             let ok = (uri.starts_with("https://") || uri.starts_with("http://"))
                 && !uri.contains('#')
                 && uri.len() <= 2048
-                && !uri.chars().any(char::is_whitespace);
+                && !uri.chars().any(|c| c.is_whitespace() || c.is_control());
             if !ok {
                 return Err(AdminError::BadRequest(format!(
                     "redirect_uris: `{uri}` must be an absolute http(s) URI without a fragment"
@@ -438,14 +443,18 @@ pub async fn rotate_client_secret(
     actor: &Actor<'_>,
     id: &str,
 ) -> AdminResult<String> {
-    let mut c = find_client(state, id).await?;
+    let c = find_client(state, id).await?;
     if c.is_public {
         return Err(AdminError::Conflict("a public client has no secret".into()));
     }
     let secret = ClientSecret::generate();
-    c.secret_hash = Some(secret.hash());
-    c.updated_at = state.clock.now_ms();
-    clients::save(&state.db.write, c).await?;
+    clients::set_secret_hash(
+        &state.db.write,
+        &c.client_id,
+        &secret.hash(),
+        state.clock.now_ms(),
+    )
+    .await?;
     record(
         state,
         actor,

@@ -142,6 +142,19 @@ pub fn routes(state: &AppState) -> impl Endpoint + 'static {
         .nest("/", api)
         .around(move |ep, mut req| async move {
             limit_body(&mut req, body_limit).await?;
+            // No text column accepts a NUL byte (PostgreSQL refuses it): refuse it in the
+            // path and query here, once, with a clear error instead of a database fault.
+            if req.uri().path_and_query().is_some_and(|pq| {
+                pq.as_str()
+                    .as_bytes()
+                    .windows(3)
+                    .any(|w| w.eq_ignore_ascii_case(b"%00"))
+            }) {
+                return Err(poem::Error::from_string(
+                    "the URL contains a NUL byte",
+                    StatusCode::BAD_REQUEST,
+                ));
+            }
             let sensitive = req.uri().path().starts_with("/oauth/");
             let mut resp = ep.call(req).await?.into_response();
             if sensitive {

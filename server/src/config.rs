@@ -1,5 +1,6 @@
 //! Settings: defaults, then an optional TOML file, then `TESSERA_*` environment variables,
-//! then command-line flags. Unknown keys are an error naming the key and its source.
+//! then command-line flags. Unknown keys in the file are an error naming the key and the file;
+//! `TESSERA_*` variables that name no setting belong to other programs and are ignored.
 
 use std::path::{Path, PathBuf};
 

@@ -8,7 +8,7 @@ use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Basic;
 use subtle::ConstantTimeEq;
 
-use crate::domain::tokens_hash_presented_secret;
+use crate::domain::{ClientId, tokens_hash_presented_secret};
 use crate::grants::GrantError;
 use crate::state::AppState;
 use crate::store::{clients, entities::client};
@@ -76,7 +76,7 @@ pub async fn authenticate(
             (id.to_owned(), form_secret.map(str::to_owned))
         }
     };
-    if client_id.len() > 128 || secret.as_ref().is_some_and(|s| s.len() > 1024) {
+    if ClientId::parse(&client_id).is_err() || secret.as_ref().is_some_and(|s| s.len() > 1024) {
         return Err(fail("client authentication failed"));
     }
     let found = clients::find(&state.db.read, &client_id).await?;

@@ -37,6 +37,11 @@ pub enum KekError {
     Scheme { kid: String, scheme: String },
     #[error("encryption failed")]
     Encrypt,
+    #[error(
+        "signing key {kid} is stored unencrypted although a key-encryption key is configured; \
+         create keys with the same key-encryption key configured"
+    )]
+    Plaintext { kid: String },
 }
 
 impl Kek {
@@ -119,7 +124,12 @@ pub fn unwrap_private(
     kek: Option<&Kek>,
 ) -> Result<Vec<u8>, KekError> {
     match (scheme, kek) {
-        (None, _) => Ok(stored.to_vec()),
+        (None, None) => Ok(stored.to_vec()),
+        // With a KEK configured every key is encrypted (the start encrypts old rows): a
+        // plaintext row now was planted or written by a tool without the KEK.
+        (None, Some(_)) => Err(KekError::Plaintext {
+            kid: kid.to_owned(),
+        }),
         (Some(SCHEME), Some(kek)) => kek.open(kid, stored),
         (Some(s), None) => Err(KekError::Missing {
             kid: kid.to_owned(),
@@ -156,5 +166,6 @@ mod tests {
         assert!(a.open("kid2", &sealed).is_err());
         assert!(unwrap_private("kid1", &sealed, Some(SCHEME), None).is_err());
         assert_eq!(unwrap_private("k", b"plain", None, None).unwrap(), b"plain");
+        assert!(unwrap_private("k", b"plain", None, Some(&a)).is_err());
     }
 }

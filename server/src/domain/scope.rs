@@ -41,6 +41,10 @@ impl Scope {
         self.0.is_subset(&other.0)
     }
 
+    pub fn intersection(&self, other: &Scope) -> Scope {
+        Scope(self.0.intersection(&other.0).cloned().collect())
+    }
+
     pub fn without(&self, token: &str) -> Scope {
         let mut set = self.0.clone();
         set.remove(token);

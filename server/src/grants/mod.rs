@@ -22,6 +22,13 @@ pub struct TokenSet {
     pub scope: Scope,
 }
 
+impl TokenSet {
+    pub fn with_refresh(mut self, t: crate::domain::RefreshTokenValue) -> TokenSet {
+        self.refresh_token = Some(t.into_string());
+        self
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GrantError {
     #[error("{0}")]

@@ -32,6 +32,9 @@ pub async fn grant(
     // Throttling is keyed by the name as given, so unknown names behave like known ones.
     let keys = ThrottleKeys::new(req.username, meta);
     throttle_check(state, &keys).await?;
+    // Count the attempt against the name before hashing, atomically: a burst of
+    // concurrent guesses cannot all slip past the check above. Success clears it.
+    let attempts = count_attempt(state, &keys).await?;
     let user = match Username::parse(req.username) {
         Ok(name) => users::find_by_username(&state.db.read, name.as_str()).await?,
         Err(_) => None,
@@ -53,9 +56,14 @@ pub async fn grant(
                 Some(_) => "bad_password",
                 None => "unknown_user",
             };
-            if reason != "user_disabled" {
-                record_failure(state, &keys, other.as_ref().map(|u| u.id.as_str()), meta).await?;
-            }
+            record_failure(
+                state,
+                &keys,
+                attempts,
+                other.as_ref().map(|u| u.id.as_str()),
+                meta,
+            )
+            .await?;
             audit::record(
                 &state.db.write,
                 now,
@@ -65,18 +73,19 @@ pub async fn grant(
                     client_id: Some(client.client_id.clone()),
                     ip: meta.ip.clone(),
                     reason: Some(reason.into()),
+                    // Not the name itself: people type passwords into the name field.
                     detail: other
                         .is_none()
-                        .then(|| json!({ "username": truncate(req.username, 64) })),
+                        .then(|| json!({ "username_sha256": name_digest(req.username) })),
                     ..Default::default()
                 },
             )
             .await?;
-            return Err(GrantError::InvalidGrant(if reason == "user_disabled" {
-                "this account is disabled".into()
-            } else {
-                "invalid username or password".into()
-            }));
+            // The same answer whether the account is unknown, the password wrong, or the
+            // account disabled: a right password for a disabled account is not confirmed.
+            return Err(GrantError::InvalidGrant(
+                "invalid username or password".into(),
+            ));
         }
     };
     let scope = resolve_scope(req.scope, &policy.scopes, user.is_admin)?;
@@ -84,6 +93,14 @@ pub async fn grant(
     let refresh = RefreshTokenValue::generate();
     let family_id = uuid::Uuid::now_v7().to_string();
     let family_expires_at = now.saturating_add(policy.refresh_absolute_ttl.saturating_mul(1000));
+    let access_token = issue_access_token(
+        state,
+        &user.id,
+        &client.client_id,
+        &scope,
+        Some(&family_id),
+        policy.access_ttl,
+    )?;
     let txn = state.db.write.begin().await?;
     families::create(
         &txn,
@@ -100,7 +117,14 @@ pub async fn grant(
         now,
     )
     .await?;
-    users::record_login(&txn, &user.id, now).await?;
+    // Only if the user is still as verified: a password change, disabling or deletion
+    // that committed while this sign-in was hashing wins, and the new family is dropped.
+    if !users::record_login(&txn, &user.id, &user.password_hash, now).await? {
+        txn.rollback().await?;
+        return Err(GrantError::InvalidGrant(
+            "invalid username or password".into(),
+        ));
+    }
     throttle::clear(&txn, &keys.user).await?;
     audit::record(
         &txn,
@@ -117,15 +141,6 @@ pub async fn grant(
     )
     .await?;
     txn.commit().await?;
-
-    let access_token = issue_access_token(
-        state,
-        &user.id,
-        &client.client_id,
-        &scope,
-        Some(&family_id),
-        policy.access_ttl,
-    )?;
     Ok(TokenSet {
         access_token,
         expires_in: policy.access_ttl,
@@ -143,7 +158,7 @@ struct ThrottleKeys {
 impl ThrottleKeys {
     fn new(username: &str, meta: &RequestMeta) -> Self {
         ThrottleKeys {
-            user: format!("user:{}", truncate(username, 64)),
+            user: format!("user:{}", name_digest(username)),
             address: meta.ip.as_ref().map(|ip| format!("ip:{ip}")),
         }
     }
@@ -188,56 +203,91 @@ async fn throttle_check(state: &AppState, keys: &ThrottleKeys) -> Result<(), Gra
     Ok(())
 }
 
-/// Counts a failed attempt against the user name and the address; locks either when it
-/// crosses its threshold, with an `account_locked` audit event.
+/// Counts this attempt against the user name before any hashing; refuses it when the
+/// name is already over the lock threshold. Returns the count including this attempt.
+async fn count_attempt(state: &AppState, keys: &ThrottleKeys) -> Result<i32, GrantError> {
+    let policy = &state.settings.lockout;
+    let now = state.clock.now_ms();
+    let txn = state.db.write.begin().await?;
+    let row = throttle::record_failure(&txn, &keys.user, now, policy.window_secs * 1000).await?;
+    txn.commit().await?;
+    if row.failures > policy.user.lock_after {
+        state.metrics.logins_throttled.inc();
+        let wait = row
+            .locked_until
+            .map_or(policy.lock_secs * 1000, |u| (u - now).max(1000));
+        let secs = (wait + 999) / 1000;
+        return Err(GrantError::TooManyAttempts {
+            description: format!("too many failed sign-ins; try again in {secs} s"),
+            retry_after: secs,
+        });
+    }
+    Ok(row.failures)
+}
+
+/// After a failed attempt: locks the name if its count crossed the threshold, and counts
+/// the failure against the address (locking it likewise), with `account_locked` events.
 async fn record_failure(
     state: &AppState,
     keys: &ThrottleKeys,
+    user_failures: i32,
     user_id: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<(), GrantError> {
     let policy = &state.settings.lockout;
     let now = state.clock.now_ms();
     let window = policy.window_secs * 1000;
-    let targets = [
-        (Some(keys.user.clone()), &policy.user, "user"),
-        (keys.address.clone(), &policy.address, "address"),
-    ];
-    for (key, thresholds, what) in targets {
-        let Some(key) = key else { continue };
-        let txn = state.db.write.begin().await?;
-        let row = throttle::record_failure(&txn, &key, now, window).await?;
-        if should_lock(row.failures, row.locked_until, thresholds, now) {
-            let until = now + policy.lock_secs * 1000;
-            throttle::lock(&txn, &key, until).await?;
-            audit::record(
-                &txn,
-                now,
-                AuditEvent {
-                    kind: kind::ACCOUNT_LOCKED,
-                    user_id: if what == "user" {
-                        user_id.map(str::to_owned)
-                    } else {
-                        None
-                    },
-                    ip: meta.ip.clone(),
-                    reason: Some(what.to_owned()),
-                    detail: Some(json!({
-                        "key": key,
-                        "failures": row.failures,
-                        "locked_until": until,
-                    })),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            tracing::warn!(%key, failures = row.failures, "sign-ins locked after repeated failures");
+    let txn = state.db.write.begin().await?;
+    let mut locks = Vec::new();
+    if let Some(address) = &keys.address {
+        let row = throttle::record_failure(&txn, address, now, window).await?;
+        if should_lock(row.failures, row.locked_until, &policy.address, now) {
+            locks.push((address.clone(), row.failures, "address"));
         }
-        txn.commit().await?;
     }
+    if user_failures >= policy.user.lock_after {
+        let rows = throttle::rows(&txn, std::slice::from_ref(&keys.user)).await?;
+        if rows
+            .first()
+            .is_some_and(|r| should_lock(r.failures, r.locked_until, &policy.user, now))
+        {
+            locks.push((keys.user.clone(), user_failures, "user"));
+        }
+    }
+    for (key, failures, what) in locks {
+        let until = now + policy.lock_secs * 1000;
+        throttle::lock(&txn, &key, until).await?;
+        audit::record(
+            &txn,
+            now,
+            AuditEvent {
+                kind: kind::ACCOUNT_LOCKED,
+                user_id: if what == "user" {
+                    user_id.map(str::to_owned)
+                } else {
+                    None
+                },
+                ip: meta.ip.clone(),
+                reason: Some(what.to_owned()),
+                detail: Some(json!({
+                    "failures": failures,
+                    "locked_until": until,
+                })),
+                ..Default::default()
+            },
+        )
+        .await?;
+        tracing::warn!(
+            kind = what,
+            failures,
+            "sign-ins locked after repeated failures"
+        );
+    }
+    txn.commit().await?;
     Ok(())
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
+/// Hex SHA-256 of a user name as typed (lower-cased), for throttle keys and audit rows.
+fn name_digest(name: &str) -> String {
+    crate::domain::tokens_hash_presented_secret(&name.to_lowercase())
 }

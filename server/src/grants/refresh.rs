@@ -51,18 +51,29 @@ pub async fn grant(
             txn.rollback().await?;
             return Err(GrantError::InvalidGrant(INVALID.into()));
         }
-        let scope = match narrow(&claimed.scope, requested.as_ref()) {
-            Ok(s) => s,
+        // Everything that can fail happens before the commit: a token is never spent
+        // without its successor reaching the client.
+        let issued = match effective_scope(&txn, &claimed, &policy, requested.as_ref()).await {
+            Ok(scope) => finish(
+                state,
+                &claimed,
+                RefreshTokenValue::generate(),
+                scope,
+                &policy,
+            ),
+            Err(e) => Err(e),
+        };
+        let (set, child) = match issued {
+            Ok(ok) => ok,
             Err(e) => {
                 txn.rollback().await?;
                 return Err(e);
             }
         };
-        let child = RefreshTokenValue::generate();
         families::insert_token(&txn, child_row(&claimed, &child, &policy, now), meta, now).await?;
         txn.commit().await?;
         state.metrics.db("refresh_rotate", started);
-        return finish(state, &claimed, child, scope, &policy);
+        return Ok(set.with_refresh(child));
     }
     txn.rollback().await?;
 
@@ -80,18 +91,27 @@ pub async fn grant(
     let Some(used_at) = token.used_at.filter(|_| live) else {
         return Err(GrantError::InvalidGrant(INVALID.into()));
     };
-    let scope = narrow(&token.scope, requested.as_ref())?;
 
     if decide_reuse(used_at, now, policy.reuse_leeway) == ReuseDecision::RetryWithinLeeway {
         // A retry after a lost response: replace the still-unused child, keeping one
         // live chain. If the child was already used the chain moved on: a replay.
         let txn = state.db.write.begin().await?;
         if families::invalidate_unused_child(&txn, token.id, now).await? {
-            let child = RefreshTokenValue::generate();
+            let issued = match effective_scope(&txn, &token, &policy, requested.as_ref()).await {
+                Ok(scope) => finish(state, &token, RefreshTokenValue::generate(), scope, &policy),
+                Err(e) => Err(e),
+            };
+            let (set, child) = match issued {
+                Ok(ok) => ok,
+                Err(e) => {
+                    txn.rollback().await?;
+                    return Err(e);
+                }
+            };
             families::insert_token(&txn, child_row(&token, &child, &policy, now), meta, now)
                 .await?;
             txn.commit().await?;
-            return finish(state, &token, child, scope, &policy);
+            return Ok(set.with_refresh(child));
         }
         txn.rollback().await?;
     }
@@ -149,9 +169,33 @@ pub async fn grant(
     ))
 }
 
-/// The scope for the new access token: the family's, or a subset of it (RFC 6749 §6).
-fn narrow(family_scope: &str, requested: Option<&Scope>) -> Result<Scope, GrantError> {
-    let granted = Scope::parse(family_scope).unwrap_or_default();
+/// The scope for the new access token: what the family was granted, less what the client
+/// may no longer have and, for a user no longer an administrator, less `admin`; then the
+/// requested subset of that, if any (RFC 6749 §6).
+async fn effective_scope(
+    db: &impl sea_orm::ConnectionTrait,
+    token: &refresh_token::Model,
+    policy: &ClientPolicy,
+    requested: Option<&Scope>,
+) -> Result<Scope, GrantError> {
+    let mut granted = Scope::parse(&token.scope)
+        .unwrap_or_default()
+        .intersection(&policy.scopes);
+    if granted.contains(super::ADMIN_SCOPE) {
+        let still_admin = match &token.user_id {
+            Some(id) => crate::store::users::find(db, id)
+                .await?
+                .is_some_and(|u| u.is_admin && !u.disabled),
+            None => false,
+        };
+        if !still_admin {
+            granted = granted.without(super::ADMIN_SCOPE);
+        }
+    }
+    narrow(granted, requested)
+}
+
+fn narrow(granted: Scope, requested: Option<&Scope>) -> Result<Scope, GrantError> {
     match requested {
         None => Ok(granted),
         Some(r) if r.is_subset_of(&granted) => Ok(r.clone()),
@@ -180,13 +224,14 @@ fn child_row(
     }
 }
 
+/// Signs the access token; the caller commits the child and attaches it.
 fn finish(
     state: &AppState,
     parent: &refresh_token::Model,
     child: RefreshTokenValue,
     scope: Scope,
     policy: &ClientPolicy,
-) -> Result<TokenSet, GrantError> {
+) -> Result<(TokenSet, RefreshTokenValue), GrantError> {
     let sub = parent.user_id.as_deref().unwrap_or(&parent.client_id);
     let access_token = issue_access_token(
         state,
@@ -196,10 +241,13 @@ fn finish(
         Some(&parent.family_id),
         policy.access_ttl,
     )?;
-    Ok(TokenSet {
-        access_token,
-        expires_in: policy.access_ttl,
-        refresh_token: Some(child.into_string()),
-        scope,
-    })
+    Ok((
+        TokenSet {
+            access_token,
+            expires_in: policy.access_ttl,
+            refresh_token: None,
+            scope,
+        },
+        child,
+    ))
 }

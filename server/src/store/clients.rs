@@ -82,10 +82,37 @@ pub async fn page(
     Ok((rows, total))
 }
 
-/// Writes a whole client row back (after the caller changed fields).
+/// Writes a client's settings back (never its secret, which only
+/// [`set_secret_hash`] changes, so a concurrent edit cannot undo a rotation).
 pub async fn save(db: &impl ConnectionTrait, c: client::Model) -> Result<(), DbErr> {
-    use sea_orm::ActiveModelTrait;
-    let am: client::ActiveModel = c.into();
-    am.reset_all().update(db).await?;
+    use client::Column as C;
+    Clients::update_many()
+        .col_expr(C::GrantTypes, c.grant_types.into())
+        .col_expr(C::Scopes, c.scopes.into())
+        .col_expr(C::RedirectUris, c.redirect_uris.into())
+        .col_expr(C::AccessTtl, c.access_ttl.into())
+        .col_expr(C::RefreshIdleTtl, c.refresh_idle_ttl.into())
+        .col_expr(C::RefreshAbsoluteTtl, c.refresh_absolute_ttl.into())
+        .col_expr(C::ReuseLeeway, c.reuse_leeway.into())
+        .col_expr(C::Disabled, c.disabled.into())
+        .col_expr(C::UpdatedAt, c.updated_at.into())
+        .filter(C::ClientId.eq(c.client_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_secret_hash(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    hash: &str,
+    now: Millis,
+) -> Result<(), DbErr> {
+    Clients::update_many()
+        .col_expr(client::Column::SecretHash, Some(hash.to_owned()).into())
+        .col_expr(client::Column::UpdatedAt, now.into())
+        .filter(client::Column::ClientId.eq(client_id))
+        .exec(db)
+        .await?;
     Ok(())
 }

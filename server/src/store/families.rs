@@ -122,7 +122,20 @@ pub async fn claim(
     token_hash: &str,
     now: Millis,
 ) -> Result<Option<refresh_token::Model>, DbErr> {
-    let family_live = Query::select()
+    let mut rows = Tokens::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(Some(now)))
+        .filter(refresh_token::Column::TokenHash.eq(token_hash))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .filter(refresh_token::Column::ExpiresAt.gt(now))
+        .filter(Expr::exists(family_live(now)))
+        .exec_with_returning(db)
+        .await?;
+    Ok(rows.pop())
+}
+
+/// `SELECT 1 FROM refresh_families WHERE id = refresh_tokens.family_id AND` live at `now`.
+fn family_live(now: Millis) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
         .expr(Expr::val(1))
         .from(refresh_family::Entity)
         .and_where(
@@ -131,16 +144,7 @@ pub async fn claim(
         )
         .and_where(Expr::col((refresh_family::Entity, refresh_family::Column::RevokedAt)).is_null())
         .and_where(Expr::col((refresh_family::Entity, refresh_family::Column::ExpiresAt)).gt(now))
-        .to_owned();
-    let mut rows = Tokens::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(Some(now)))
-        .filter(refresh_token::Column::TokenHash.eq(token_hash))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .filter(refresh_token::Column::ExpiresAt.gt(now))
-        .filter(Expr::exists(family_live))
-        .exec_with_returning(db)
-        .await?;
-    Ok(rows.pop())
+        .to_owned()
 }
 
 pub async fn find_token(
@@ -168,11 +172,23 @@ pub async fn invalidate_unused_child(
     parent_id: i64,
     now: Millis,
 ) -> Result<bool, DbErr> {
+    // Take the parent's row lock first (a no-op write): concurrent retries of the same
+    // parent then run one after the other, and on PostgreSQL the next statement's fresh
+    // snapshot sees the child the previous retry issued.
+    Tokens::update_many()
+        .col_expr(
+            refresh_token::Column::UsedAt,
+            Expr::col(refresh_token::Column::UsedAt),
+        )
+        .filter(refresh_token::Column::Id.eq(parent_id))
+        .exec(db)
+        .await?;
     let r = Tokens::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(Some(now)))
         .col_expr(refresh_token::Column::Invalidated, Expr::value(true))
         .filter(refresh_token::Column::ParentId.eq(parent_id))
         .filter(refresh_token::Column::UsedAt.is_null())
+        .filter(Expr::exists(family_live(now)))
         .exec(db)
         .await?;
     Ok(r.rows_affected >= 1)
@@ -255,12 +271,13 @@ pub async fn live_for_user(
     user_id: &str,
     now: Millis,
 ) -> Result<Vec<refresh_family::Model>, DbErr> {
-    use sea_orm::QueryOrder;
+    use sea_orm::{QueryOrder, QuerySelect};
     Families::find()
         .filter(refresh_family::Column::UserId.eq(user_id))
         .filter(refresh_family::Column::RevokedAt.is_null())
         .filter(refresh_family::Column::ExpiresAt.gt(now))
         .order_by_desc(refresh_family::Column::CreatedAt)
+        .limit(MAX_LISTED_SESSIONS)
         .all(db)
         .await
 }
@@ -403,13 +420,22 @@ pub async fn tokens_of(
     db: &impl ConnectionTrait,
     family_id: &str,
 ) -> Result<Vec<refresh_token::Model>, DbErr> {
-    use sea_orm::QueryOrder;
-    Tokens::find()
+    use sea_orm::{QueryOrder, QuerySelect};
+    let mut rows = Tokens::find()
         .filter(refresh_token::Column::FamilyId.eq(family_id))
-        .order_by_asc(refresh_token::Column::Id)
+        .order_by_desc(refresh_token::Column::Id)
+        .limit(MAX_CHAIN)
         .all(db)
-        .await
+        .await?;
+    rows.reverse();
+    Ok(rows)
 }
+
+/// The longest chain (newest generations) the admin API returns in one answer.
+pub const MAX_CHAIN: u64 = 1000;
+
+/// At most this many of a user's live sessions are listed at once.
+pub const MAX_LISTED_SESSIONS: u64 = 200;
 
 /// Number of live families per user.
 pub async fn live_counts_by_user(

@@ -14,54 +14,43 @@ pub async fn rows(db: &impl ConnectionTrait, keys: &[String]) -> Result<Vec<Mode
         .await
 }
 
-/// Counts one failure for `key`: within the window it increments, else it starts a new
-/// window at 1. Returns the row as it is now.
+/// Counts one failure for `key` in one statement (an upsert), so concurrent failures on
+/// any number of instances are all counted: within the window it increments, else it
+/// starts a new window at 1. Returns the row as it is now.
 pub async fn record_failure(
     db: &impl ConnectionTrait,
     key: &str,
     now: Millis,
     window_ms: i64,
 ) -> Result<Model, DbErr> {
-    let bumped = Throttle::update_many()
-        .col_expr(
-            login_throttle::Column::Failures,
-            Expr::col(login_throttle::Column::Failures).add(1),
+    use login_throttle::Column as C;
+    let current = |c: C| Expr::col((login_throttle::Entity, c));
+    let in_window = || current(C::FirstFailureAt).gt(now - window_ms);
+    let on_conflict = OnConflict::column(C::Key)
+        .value(
+            C::Failures,
+            Expr::case(in_window(), current(C::Failures).add(1)).finally(1),
         )
-        .col_expr(login_throttle::Column::LastFailureAt, Expr::value(now))
-        .filter(login_throttle::Column::Key.eq(key))
-        .filter(login_throttle::Column::FirstFailureAt.gt(now - window_ms))
-        .exec_with_returning(db)
-        .await?;
-    if let Some(row) = bumped.into_iter().next() {
-        return Ok(row);
-    }
-    let fresh = Model {
-        key: key.to_owned(),
-        failures: 1,
-        first_failure_at: now,
-        last_failure_at: now,
-        locked_until: None,
-    };
+        .value(
+            C::FirstFailureAt,
+            Expr::case(in_window(), current(C::FirstFailureAt)).finally(now),
+        )
+        .value(C::LastFailureAt, now)
+        .value(
+            C::LockedUntil,
+            Expr::case(in_window(), current(C::LockedUntil)).finally(Option::<i64>::None),
+        )
+        .to_owned();
     Throttle::insert(login_throttle::ActiveModel {
-        key: Set(fresh.key.clone()),
+        key: Set(key.to_owned()),
         failures: Set(1),
         first_failure_at: Set(now),
         last_failure_at: Set(now),
         locked_until: Set(None),
     })
-    .on_conflict(
-        OnConflict::column(login_throttle::Column::Key)
-            .update_columns([
-                login_throttle::Column::Failures,
-                login_throttle::Column::FirstFailureAt,
-                login_throttle::Column::LastFailureAt,
-                login_throttle::Column::LockedUntil,
-            ])
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    Ok(fresh)
+    .on_conflict(on_conflict)
+    .exec_with_returning(db)
+    .await
 }
 
 pub async fn lock(db: &impl ConnectionTrait, key: &str, until: Millis) -> Result<(), DbErr> {

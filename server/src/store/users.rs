@@ -97,13 +97,22 @@ pub async fn set_disabled(
     Ok(r.rows_affected == 1)
 }
 
-pub async fn record_login(db: &impl ConnectionTrait, id: &str, now: Millis) -> Result<(), DbErr> {
-    Users::update_many()
+/// Records a sign-in, only if the user still exists, is enabled and has the password
+/// hash that was verified. Returns whether it did.
+pub async fn record_login(
+    db: &impl ConnectionTrait,
+    id: &str,
+    verified_hash: &str,
+    now: Millis,
+) -> Result<bool, DbErr> {
+    let r = Users::update_many()
         .col_expr(user::Column::LastLoginAt, Some(now).into())
         .filter(user::Column::Id.eq(id))
+        .filter(user::Column::PasswordHash.eq(verified_hash))
+        .filter(user::Column::Disabled.eq(false))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(r.rows_affected == 1)
 }
 
 /// A page of users, by username, optionally filtered by a case-insensitive substring.

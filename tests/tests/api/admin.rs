@@ -60,11 +60,10 @@ async fn only_admin_tokens_of_admins_get_in() {
     // A demoted admin loses access at once, even with a fresh token.
     let admin = app.admin_token().await;
     let id = app.add_user("boss", "boss-password", true).await;
-    let boss = app
+    let boss_login = app
         .login(Auth::Public("tessera-admin"), "boss", "boss-password")
-        .await
-        .str("access_token")
-        .to_owned();
+        .await;
+    let boss = boss_login.str("access_token").to_owned();
     get(&app, &boss, path).await.assert_ok();
     send(
         &app,
@@ -78,6 +77,15 @@ async fn only_admin_tokens_of_admins_get_in() {
     get(&app, &boss, path)
         .await
         .assert_error(403, "insufficient_scope");
+    // Refreshing no longer yields the admin scope.
+    let r = app
+        .refresh(
+            Auth::Public("tessera-admin"),
+            boss_login.str("refresh_token"),
+        )
+        .await;
+    r.assert_ok();
+    assert_eq!(r.str("scope"), "");
     app.stop().await;
 }
 

@@ -134,8 +134,8 @@ async fn missing_fields_unknown_grants_and_garbage_tokens() {
         ],
     )
     .await;
-    // Unknown client ids of any shape.
-    for id in ["", "no such client", &"c".repeat(500)] {
+    // Unknown client ids of any shape, NUL bytes included (PostgreSQL refuses them).
+    for id in ["", "no such client", &"c".repeat(500), "\u{0}", "a\u{0}b"] {
         let a = app
             .token(Auth::Public(id), &[("grant_type", "password")])
             .await;

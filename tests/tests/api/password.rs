@@ -358,9 +358,16 @@ async fn saturated_hashing_answers_503_with_retry_after() {
         s.hash_queue = 1;
     })
     .await;
-    app.add_user("frank", "frank-password", false).await;
+    // Twelve different users, so the per-user throttle stays out of the picture.
+    for i in 0..12 {
+        app.add_user(&format!("frank{i}"), "frank-password", false)
+            .await;
+    }
     app.add_client(ClientSpec::public("web")).await;
-    let attempts = (0..12).map(|_| app.login(Auth::Public("web"), "frank", "frank-password"));
+    let names: Vec<String> = (0..12).map(|i| format!("frank{i}")).collect();
+    let attempts = names
+        .iter()
+        .map(|n| app.login(Auth::Public("web"), n, "frank-password"));
     let answers = futures::future::join_all(attempts).await;
     let ok = answers.iter().filter(|a| a.status == 200).count();
     let busy: Vec<_> = answers.iter().filter(|a| a.status == 503).collect();

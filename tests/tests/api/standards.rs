@@ -441,6 +441,62 @@ async fn repeated_failures_delay_then_lock_then_expire() {
 }
 
 #[tokio::test]
+async fn a_burst_of_concurrent_guesses_cannot_pass_the_lock_threshold() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let guesses = (0..30).map(|i| {
+        let app = &app;
+        async move {
+            app.login(Auth::Public("web"), "alice", &format!("guess-{i}"))
+                .await
+        }
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let checked = answers.iter().filter(|a| a.status == 400).count();
+    let refused = answers.iter().filter(|a| a.status == 429).count();
+    assert_eq!(
+        checked + refused,
+        30,
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    assert!(
+        checked <= 10,
+        "at most lock_after guesses are checked, got {checked}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn replays_are_caught_even_with_a_bad_scope() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let a = app
+        .login(Auth::Public("web"), "alice", "alice-password")
+        .await;
+    let t0 = a.str("refresh_token").to_owned();
+    let t1 = app
+        .refresh(Auth::Public("web"), &t0)
+        .await
+        .str("refresh_token")
+        .to_owned();
+    app.token(
+        Auth::Public("web"),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &t0),
+            ("scope", "nonsense"),
+        ],
+    )
+    .await
+    .assert_error(400, "invalid_grant");
+    app.refresh(Auth::Public("web"), &t1)
+        .await
+        .assert_error(400, "invalid_grant");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn an_address_is_locked_after_many_failures_across_users() {
     let app = spawn_app_with(|s| {
         s.lockout.address.delay_after = 100;

@@ -239,11 +239,10 @@ impl AdminUsersApi {
         admin: AdminBearer,
         id: Path<String>,
     ) -> ApiResult<Deleted> {
-        let live = families::live_for_user(&state.db.read, &id.0, state.clock.now_ms()).await?;
-        admin::delete_user(&state, &actor(&admin.0, req), &id.0).await?;
+        let sessions_ended = admin::delete_user(&state, &actor(&admin.0, req), &id.0).await?;
         Ok(Json(Deleted {
             id: id.0,
-            sessions_ended: live.len() as u64,
+            sessions_ended,
         }))
     }
 
