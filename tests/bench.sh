@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: a release server on a fresh database (SQLite by default, PostgreSQL with
 # DATABASE_URL=postgres://...), driven by tessera-load over loopback.
-#   tests/bench.sh [refresh|login] [concurrency] [seconds]
+#   tests/bench.sh [refresh|login] [concurrency] [seconds]    (BENCH_USERS: users, default = concurrency)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE="${1:-refresh}"; CONC="${2:-32}"; SECS="${3:-10}"
@@ -10,9 +10,12 @@ WORK="$(mktemp -d)"; trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXI
 export TESSERA_DATABASE_URL="${DATABASE_URL:-sqlite://$WORK/bench.db?mode=rwc}"
 export TESSERA_ADMIN_PASSWORD="bench-admin-password" RUST_LOG=warn
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-echo "bench-password" | target/release/tessera user add bench --password-stdin >/dev/null
+USERS="${BENCH_USERS:-$CONC}"
+for i in $(seq 0 $((USERS - 1))); do
+    echo "bench-password" | target/release/tessera user add "bench$i" --password-stdin >/dev/null
+done
 target/release/tessera client add bench --public --grant password,refresh_token --scope read >/dev/null
 target/release/tessera serve --listen "127.0.0.1:$PORT" & SERVER=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 target/release/tessera-load --url "http://127.0.0.1:$PORT" --client bench --user bench \
-    --password bench-password --mode "$MODE" --concurrency "$CONC" --seconds "$SECS"
+    --users "$USERS" --password bench-password --mode "$MODE" --concurrency "$CONC" --seconds "$SECS"

@@ -56,6 +56,10 @@ pub struct Settings {
     pub key_encryption_key: Option<SecretString>,
     /// Origins allowed to call the API from a browser (CORS); empty: none.
     pub cors_origins: Vec<String>,
+    /// Reverse proxies in front of the server that append to `X-Forwarded-For` (0: use
+    /// the TCP peer address, the default). Sets which address throttling and the audit
+    /// trail see.
+    pub trusted_proxy_hops: usize,
 }
 
 /// A string that never prints.
@@ -103,6 +107,7 @@ impl Default for Settings {
             key_encryption_key_file: None,
             key_encryption_key: None,
             cors_origins: Vec::new(),
+            trusted_proxy_hops: 0,
         }
     }
 }

@@ -4,7 +4,15 @@
 //!
 //! ```text
 //! tessera-load --url http://127.0.0.1:8080 --client bench --user bench --password ... \
-//!              [--mode refresh|login] [--concurrency 32] [--seconds 10] [--max-requests N]
+//!              [--users N] [--mode refresh|login] [--concurrency 32] [--seconds 10]
+//!              [--max-requests N]
+//! ```
+//!
+//! With `--users N`, worker `i` signs in as `{user}{i % N}` (many users, as in real
+//! traffic; one user signing in from 32 places at once would be throttled). A `429` is
+//! honoured like a well-behaved client would: wait `Retry-After`, then go on.
+//!
+//! ```text
 //! ```
 
 use std::time::{Duration, Instant};
@@ -16,6 +24,7 @@ struct Args {
     url: String,
     client: String,
     user: String,
+    users: usize,
     password: String,
     mode: String,
     concurrency: usize,
@@ -28,6 +37,7 @@ fn parse_args() -> anyhow::Result<Args> {
         url: "http://127.0.0.1:8080".into(),
         client: "bench".into(),
         user: "bench".into(),
+        users: 0,
         password: String::new(),
         mode: "refresh".into(),
         concurrency: 32,
@@ -41,6 +51,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--url" => a.url = val()?,
             "--client" => a.client = val()?,
             "--user" => a.user = val()?,
+            "--users" => a.users = val()?.parse()?,
             "--password" => a.password = val()?,
             "--mode" => a.mode = val()?,
             "--concurrency" => a.concurrency = val()?.parse()?,
@@ -63,6 +74,7 @@ fn parse_args() -> anyhow::Result<Args> {
 struct Stats {
     latencies_us: Vec<u64>,
     ok: u64,
+    throttled: u64,
     errors: std::collections::BTreeMap<String, u64>,
 }
 
@@ -76,16 +88,21 @@ async fn post(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> (u16,
     }
 }
 
-async fn worker(args: std::sync::Arc<Args>, deadline: Instant, budget: u64) -> Stats {
+async fn worker(args: std::sync::Arc<Args>, index: usize, deadline: Instant, budget: u64) -> Stats {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(1)
         .build()
         .expect("client");
     let url = format!("{}/oauth/token", args.url);
+    let username = if args.users > 0 {
+        format!("{}{}", args.user, index % args.users)
+    } else {
+        args.user.clone()
+    };
     let login = [
         ("grant_type", "password"),
         ("client_id", args.client.as_str()),
-        ("username", args.user.as_str()),
+        ("username", username.as_str()),
         ("password", args.password.as_str()),
     ];
     let mut stats = Stats::default();
@@ -115,6 +132,15 @@ async fn worker(args: std::sync::Arc<Args>, deadline: Instant, budget: u64) -> S
             if let Some(rt) = body["refresh_token"].as_str() {
                 refresh = rt.to_owned();
             }
+        } else if status == 429 {
+            stats.throttled += 1;
+            let wait = body["error_description"]
+                .as_str()
+                .and_then(|d| d.split("in ").nth(1))
+                .and_then(|d| d.trim_end_matches(" s").parse::<u64>().ok())
+                .unwrap_or(1);
+            let until = Instant::now() + Duration::from_secs(wait);
+            tokio::time::sleep_until(until.min(deadline).into()).await;
         } else {
             let key = format!("{status} {}", body["error"].as_str().unwrap_or("?"));
             *stats.errors.entry(key).or_default() += 1;
@@ -131,12 +157,13 @@ async fn main() -> anyhow::Result<()> {
     let budget = args.max_requests / args.concurrency.max(1) as u64;
     let started = Instant::now();
     let handles: Vec<_> = (0..args.concurrency)
-        .map(|_| tokio::spawn(worker(args.clone(), deadline, budget)))
+        .map(|i| tokio::spawn(worker(args.clone(), i, deadline, budget)))
         .collect();
     let mut all = Stats::default();
     for h in handles {
         let s = h.await?;
         all.ok += s.ok;
+        all.throttled += s.throttled;
         all.latencies_us.extend(s.latencies_us);
         for (k, v) in s.errors {
             *all.errors.entry(k).or_default() += v;
@@ -153,9 +180,10 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     println!(
-        "mode={} concurrency={} duration={:.1}s ok={} rate={:.0}/s p50={:.2}ms p95={:.2}ms p99={:.2}ms max={:.2}ms errors={:?}",
+        "mode={} concurrency={} users={} duration={:.1}s ok={} rate={:.0}/s p50={:.2}ms p95={:.2}ms p99={:.2}ms max={:.2}ms throttled={} errors={:?}",
         args.mode,
         args.concurrency,
+        args.users.max(1),
         secs,
         all.ok,
         all.ok as f64 / secs,
@@ -163,6 +191,7 @@ async fn main() -> anyhow::Result<()> {
         pct(0.95),
         pct(0.99),
         pct(1.0),
+        all.throttled,
         all.errors
     );
     Ok(())

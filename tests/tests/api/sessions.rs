@@ -90,3 +90,29 @@ async fn sessions_need_a_valid_user_token() {
         .assert_error(403, "insufficient_scope");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_recorded() {
+    let app = tessera_tests::spawn_app_with(|s| s.trusted_proxy_hops = 1).await;
+    app.add_user("alice", "alice-password", false).await;
+    app.add_client(ClientSpec::public("web")).await;
+    let resp = app
+        .http
+        .post(app.url("/oauth/token"))
+        // The first entry is what the client claims; the last is what our proxy saw.
+        .header("x-forwarded-for", "6.6.6.6, 203.0.113.9")
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "web"),
+            ("username", "alice"),
+            ("password", "alice-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let a = tessera_tests::TestApp::answer(resp).await;
+    a.assert_ok();
+    let list = app.get_bearer("/me/sessions", a.str("access_token")).await;
+    assert_eq!(list.body["sessions"][0]["ip"], "203.0.113.9");
+    app.stop().await;
+}
