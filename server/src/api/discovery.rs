@@ -12,6 +12,7 @@ use crate::crypto::keys::SigningAlg;
 use crate::domain::GrantType;
 use crate::state::AppState;
 
+#[derive(Default)]
 pub struct DiscoveryApi;
 
 /// Authorization server metadata (RFC 8414 §2). Lists only what this server supports.

@@ -8,6 +8,7 @@ use super::ApiTag;
 use super::error::ErrorBody;
 use crate::state::AppState;
 
+#[derive(Default)]
 pub struct HealthApi;
 
 /// A probe's answer.

@@ -15,6 +15,7 @@ use crate::domain::RevokeReason;
 use crate::state::AppState;
 use crate::store::families;
 
+#[derive(Default)]
 pub struct MeApi;
 
 /// One of the caller's sessions (a live refresh family).

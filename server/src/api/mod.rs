@@ -64,27 +64,12 @@ pub type Apis = (
 /// The API service. It holds no state (handlers take `Data<&AppState>`), so the spec can
 /// be printed without a database.
 pub fn service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new(
-        (
-            token::TokenApi,
-            revoke::RevocationApi,
-            discovery::DiscoveryApi,
-            health::HealthApi,
-            me::MeApi,
-            admin::users::AdminUsersApi,
-            admin::clients::AdminClientsApi,
-            admin::keys::AdminKeysApi,
-            admin::families::AdminFamiliesApi,
-            admin::audit::AdminAuditApi,
-        ),
-        "Tessera",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .description(
-        "OAuth2-style authorization server: short-lived JWT access tokens, rotating opaque \
+    OpenApiService::new(Apis::default(), "Tessera", env!("CARGO_PKG_VERSION"))
+        .description(
+            "OAuth2-style authorization server: short-lived JWT access tokens, rotating opaque \
          refresh tokens with family-wide reuse detection.",
-    )
-    .license("Apache-2.0")
+        )
+        .license("Apache-2.0")
 }
 
 /// The OpenAPI document as JSON: what `/openapi.json` serves and `tessera openapi` prints.

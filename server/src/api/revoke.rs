@@ -14,6 +14,7 @@ use crate::grants::GrantError;
 use crate::lifecycle::{self, TokenHint};
 use crate::state::AppState;
 
+#[derive(Default)]
 pub struct RevocationApi;
 
 /// A revocation or introspection request, form-encoded.

@@ -14,6 +14,7 @@ use crate::domain::GrantType;
 use crate::grants::{self, GrantError, TokenSet};
 use crate::state::AppState;
 
+#[derive(Default)]
 pub struct TokenApi;
 
 /// A token request (RFC 6749 §4.3.2, §4.4.2, §6), form-encoded. Which fields are needed

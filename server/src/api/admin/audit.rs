@@ -12,6 +12,7 @@ use crate::state::AppState;
 use crate::store::audit::{self, AuditFilter, kind};
 use crate::store::{self, families, users};
 
+#[derive(Default)]
 pub struct AdminAuditApi;
 
 /// One audit event. Never holds a secret or a token value.

@@ -17,6 +17,7 @@ use crate::store::clients;
 use crate::store::entities::client;
 use crate::store::families::Owner;
 
+#[derive(Default)]
 pub struct AdminClientsApi;
 
 /// A registered client (never its secret).

@@ -20,6 +20,7 @@ use crate::store::audit;
 use crate::store::entities::{refresh_family, refresh_token, user};
 use crate::store::families::{self, FamilyFilter, FamilyState};
 
+#[derive(Default)]
 pub struct AdminFamiliesApi;
 
 /// A refresh family: one sign-in and every token rotated from it.

@@ -15,6 +15,7 @@ use crate::state::AppState;
 use crate::store::entities::signing_key;
 use crate::store::{self, families};
 
+#[derive(Default)]
 pub struct AdminKeysApi;
 
 /// A signing key (its public half only).

@@ -15,6 +15,7 @@ use crate::store::entities::user;
 use crate::store::families::{self, Owner};
 use crate::store::users;
 
+#[derive(Default)]
 pub struct AdminUsersApi;
 
 /// A user as administrators see it (never the password hash).
