@@ -141,10 +141,10 @@ impl Audit {
                             });
                         });
                         row.col(|ui| {
-                            ui.label(short(&e.actor));
+                            ui.label(e.actor_name.clone().unwrap_or_else(|| short(&e.actor)));
                         });
                         row.col(|ui| {
-                            ui.label(short(&e.user_id));
+                            ui.label(e.username.clone().unwrap_or_else(|| short(&e.user_id)));
                         });
                         row.col(|ui| {
                             ui.label(e.client_id.clone().unwrap_or_default());

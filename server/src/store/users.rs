@@ -178,3 +178,23 @@ pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<bool, DbErr> 
         .await?;
     Ok(r.rows_affected == 1)
 }
+
+/// User names by id, for the given ids (unknown ids are left out).
+pub async fn names(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, String>, DbErr> {
+    let mut unique: Vec<String> = ids.to_vec();
+    unique.sort();
+    unique.dedup();
+    if unique.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(Users::find()
+        .filter(user::Column::Id.is_in(unique))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.username))
+        .collect())
+}

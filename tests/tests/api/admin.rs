@@ -378,9 +378,9 @@ async fn client_management_takes_effect_at_the_token_endpoint() {
     ] {
         let events = audit(&app, &admin, kind).await;
         assert!(
-            events
-                .iter()
-                .any(|e| e["client_id"] == "svc" && e["actor"] == me.as_str()),
+            events.iter().any(|e| e["client_id"] == "svc"
+                && e["actor"] == me.as_str()
+                && e["actor_name"] == "admin"),
             "{kind}: {events:?}"
         );
     }

@@ -27,7 +27,11 @@ pub struct AuditEventView {
     pub kind: String,
     /// The acting user id, `cli` or `system`.
     pub actor: Option<String>,
+    /// The acting user's name, when the actor is a user who still exists.
+    pub actor_name: Option<String>,
     pub user_id: Option<String>,
+    /// The user's name, when the user still exists.
+    pub username: Option<String>,
     pub client_id: Option<String>,
     pub family_id: Option<String>,
     pub ip: Option<String>,
@@ -126,6 +130,13 @@ impl AdminAuditApi {
         let next_cursor = (rows.len() as u64 == limit)
             .then(|| rows.last().map(|e| e.id.to_string()))
             .flatten();
+        let ids: Vec<String> = rows
+            .iter()
+            .flat_map(|e| [e.actor.clone(), e.user_id.clone()])
+            .flatten()
+            .collect();
+        let names = users::names(&state.db.read, &ids).await?;
+        let name = |id: &Option<String>| id.as_ref().and_then(|i| names.get(i).cloned());
         Ok(Json(AuditPage {
             items: rows
                 .into_iter()
@@ -133,6 +144,8 @@ impl AdminAuditApi {
                     id: e.id,
                     at: datetime(e.at),
                     kind: e.kind,
+                    actor_name: name(&e.actor),
+                    username: name(&e.user_id),
                     actor: e.actor,
                     user_id: e.user_id,
                     client_id: e.client_id,
