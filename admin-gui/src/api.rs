@@ -51,8 +51,8 @@ fn describe(body: &types::ErrorBody) -> String {
         .unwrap_or_else(|| body.error.clone())
 }
 
-/// Maps a generated-client error; `fields` lists the field names a message may start with
-/// (`"grant_types: ..."`), so forms can show it next to the field.
+/// Maps a generated-client error. A refusal whose message starts with a field name
+/// (`"grant_types: ..."`) names that field, so forms can show it next to the field.
 fn map_err(e: Error<types::ErrorBody>) -> ApiError {
     match e {
         Error::ErrorResponse(r) => {
