@@ -71,6 +71,7 @@ pub async fn grant(
             }
         };
         families::insert_token(&txn, child_row(&claimed, &child, &policy, now), meta, now).await?;
+        audit_refresh(state, &txn, &claimed, meta, now, false).await?;
         txn.commit().await?;
         state.metrics.db("refresh_rotate", started);
         return Ok(set.with_refresh(child));
@@ -110,6 +111,7 @@ pub async fn grant(
             };
             families::insert_token(&txn, child_row(&token, &child, &policy, now), meta, now)
                 .await?;
+            audit_refresh(state, &txn, &token, meta, now, true).await?;
             txn.commit().await?;
             return Ok(set.with_refresh(child));
         }
@@ -167,6 +169,40 @@ pub async fn grant(
     Err(GrantError::InvalidGrant(
         "refresh token reuse detected; the session has been revoked".into(),
     ))
+}
+
+/// The `token_refreshed` event (unless `audit_refreshes` is off), in the same
+/// transaction as the rotation.
+async fn audit_refresh(
+    state: &AppState,
+    txn: &impl sea_orm::ConnectionTrait,
+    parent: &refresh_token::Model,
+    meta: &RequestMeta,
+    now: i64,
+    retry: bool,
+) -> Result<(), GrantError> {
+    if !state.settings.audit_refreshes {
+        return Ok(());
+    }
+    audit::record(
+        txn,
+        now,
+        AuditEvent {
+            kind: kind::TOKEN_REFRESHED,
+            actor: parent.user_id.clone(),
+            user_id: parent.user_id.clone(),
+            client_id: Some(parent.client_id.clone()),
+            family_id: Some(parent.family_id.clone()),
+            ip: meta.ip.clone(),
+            detail: Some(json!({
+                "generation": parent.generation.saturating_add(1),
+                "retry_within_leeway": retry,
+            })),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// The scope for the new access token: what the family was granted, less what the client

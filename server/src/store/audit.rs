@@ -43,8 +43,7 @@ pub mod kind {
         TOKEN_REFRESHED,
         CLIENT_SECRET_ROTATED,
     ];
-    /// Not written per refresh (that would double the hot path's writes); refreshes are
-    /// counted from the token chain instead. Reserved for filters.
+    /// One per refresh, unless the `audit_refreshes` setting is off.
     pub const TOKEN_REFRESHED: &str = "token_refreshed";
     pub const CLIENT_SECRET_ROTATED: &str = "client_secret_rotated";
 }

@@ -109,9 +109,15 @@ async fn replaying_an_old_token_revokes_the_whole_family() {
         .collect();
     assert_eq!(
         kinds,
-        ["login_succeeded", "reuse_detected", "family_revoked"]
+        [
+            "login_succeeded",
+            "token_refreshed",
+            "token_refreshed",
+            "reuse_detected",
+            "family_revoked"
+        ]
     );
-    let r = &audit[1];
+    let r = &audit[3];
     assert_eq!(r.try_get::<String>("", "reason").unwrap(), "reuse_detected");
     assert_eq!(r.try_get::<String>("", "client_id").unwrap(), "web");
     assert_eq!(r.try_get::<String>("", "ip").unwrap(), "127.0.0.1");
