@@ -53,7 +53,7 @@ fn describe(body: &types::ErrorBody) -> String {
 
 /// Maps a generated-client error. A refusal whose message starts with a field name
 /// (`"grant_types: ..."`) names that field, so forms can show it next to the field.
-fn map_err(e: Error<types::ErrorBody>) -> ApiError {
+pub(crate) fn map_err(e: Error<types::ErrorBody>) -> ApiError {
     match e {
         Error::ErrorResponse(r) => {
             let status = r.status().as_u16();
@@ -81,7 +81,6 @@ fn map_err(e: Error<types::ErrorBody>) -> ApiError {
 }
 
 struct Session {
-    access_token: String,
     refresh_token: String,
     refresh_at: Instant,
     client: Client,
@@ -138,7 +137,6 @@ impl Api {
         let http = with_bearer(&t.access_token).map_err(|e| ApiError::Server(e.to_string()))?;
         self.session = Some(Session {
             client: Client::new_with_client(&self.base, http),
-            access_token: t.access_token,
             refresh_token,
             refresh_at: Instant::now() + Duration::from_secs(lifetime - ahead),
         });
@@ -211,13 +209,6 @@ impl Api {
             s.refresh_at = Instant::now();
         }
     }
-
-    /// The current access token (for diagnostics; never logged).
-    pub fn has_access_token(&self) -> bool {
-        self.session
-            .as_ref()
-            .is_some_and(|s| !s.access_token.is_empty())
-    }
 }
 
 /// Runs one call, mapping errors; after a 401 the token is refreshed once and the call
@@ -235,16 +226,10 @@ macro_rules! call {
                 $body
                     .await
                     .map(|v| v.into_inner())
-                    .map_err($crate::api::map_err_pub)
+                    .map_err($crate::api::map_err)
             }
-            other => other
-                .map(|v| v.into_inner())
-                .map_err($crate::api::map_err_pub),
+            other => other.map(|v| v.into_inner()).map_err($crate::api::map_err),
         }
     }};
 }
 pub(crate) use call;
-
-pub fn map_err_pub(e: Error<types::ErrorBody>) -> ApiError {
-    map_err(e)
-}

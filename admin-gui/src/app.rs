@@ -83,6 +83,41 @@ pub struct Autostart {
     pub screen: Option<Screen>,
 }
 
+/// The state of every screen; one is shown at a time.
+#[derive(Default)]
+pub struct Screens {
+    pub dashboard: dashboard::Dashboard,
+    pub users: users::Users,
+    pub clients: clients::Clients,
+    pub keys: keys::Keys,
+    pub sessions: sessions::Sessions,
+    pub audit: audit::Audit,
+}
+
+impl Screens {
+    fn load(&mut self, screen: Screen, net: &mut Net) {
+        match screen {
+            Screen::Dashboard => self.dashboard.load(net),
+            Screen::Users => self.users.load(net),
+            Screen::Clients => self.clients.load(net),
+            Screen::Keys => self.keys.load(net),
+            Screen::Sessions => self.sessions.load(net),
+            Screen::Audit => self.audit.load(net),
+        }
+    }
+
+    fn show(&mut self, screen: Screen, ui: &mut egui::Ui, net: &mut Net) {
+        match screen {
+            Screen::Dashboard => self.dashboard.show(ui, net),
+            Screen::Users => self.users.show(ui, net),
+            Screen::Clients => self.clients.show(ui, net),
+            Screen::Keys => self.keys.show(ui, net),
+            Screen::Sessions => self.sessions.show(ui, net),
+            Screen::Audit => self.audit.show(ui, net),
+        }
+    }
+}
+
 pub struct AdminApp {
     pub persisted: Persisted,
     pub password: String,
@@ -92,12 +127,7 @@ pub struct AdminApp {
     pub banner: Option<Banner>,
     pub confirm: Option<Confirm>,
     pub goto: Option<Goto>,
-    pub dashboard: dashboard::Dashboard,
-    pub users: users::Users,
-    pub clients: clients::Clients,
-    pub keys: keys::Keys,
-    pub sessions: sessions::Sessions,
-    pub audit: audit::Audit,
+    pub screens: Screens,
     pub autostart: Option<Autostart>,
     worker: Worker,
     ctx: Arc<OnceLock<egui::Context>>,
@@ -122,12 +152,7 @@ impl AdminApp {
             banner: None,
             confirm: None,
             goto: None,
-            dashboard: Default::default(),
-            users: Default::default(),
-            clients: Default::default(),
-            keys: Default::default(),
-            sessions: Default::default(),
-            audit: Default::default(),
+            screens: Screens::default(),
             autostart: None,
             worker,
             ctx,
@@ -159,32 +184,21 @@ impl AdminApp {
     }
 
     fn load_screen(&mut self) {
-        let AdminApp {
-            worker,
-            confirm,
-            goto,
-            dashboard,
-            users,
-            clients,
-            keys,
-            sessions,
-            audit,
-            persisted,
-            ..
-        } = self;
-        let mut net = Net {
-            worker,
-            confirm,
-            goto,
-        };
-        match persisted.screen {
-            Screen::Dashboard => dashboard.load(&mut net),
-            Screen::Users => users.load(&mut net),
-            Screen::Clients => clients.load(&mut net),
-            Screen::Keys => keys.load(&mut net),
-            Screen::Sessions => sessions.load(&mut net),
-            Screen::Audit => audit.load(&mut net),
-        }
+        let screen = self.persisted.screen;
+        let (screens, mut net) = self.parts();
+        screens.load(screen, &mut net);
+    }
+
+    /// The screens and what they may use, borrowed apart.
+    fn parts(&mut self) -> (&mut Screens, Net<'_>) {
+        (
+            &mut self.screens,
+            Net {
+                worker: &mut self.worker,
+                confirm: &mut self.confirm,
+                goto: &mut self.goto,
+            },
+        )
     }
 
     fn open(&mut self, s: Screen) {
@@ -203,16 +217,13 @@ impl AdminApp {
             Response::SignedOut => {
                 self.signed_in = false;
             }
-            Response::Stats(s) => self.dashboard.stats = Some(s),
-            Response::Users(p) => self.users.page = Some(p),
+            Response::Stats(s) => self.screens.dashboard.stats = Some(s),
+            Response::Users(p) => self.screens.users.page = Some(p),
             Response::UserCreated(c) => {
                 self.banner = Some(Banner::Info(format!("Created user {}", c.user.username)));
-                self.users.created(&c);
-                self.users.load(&mut Net {
-                    worker: &mut self.worker,
-                    confirm: &mut self.confirm,
-                    goto: &mut self.goto,
-                });
+                self.screens.users.created(&c);
+                let (screens, mut net) = self.parts();
+                screens.users.load(&mut net);
             }
             Response::UserChanged(m) => {
                 self.banner = Some(Banner::Info(m));
@@ -223,44 +234,45 @@ impl AdminApp {
                     "Password set; the user's sessions ended".into(),
                 ));
                 if let Some(p) = generated {
-                    self.users.secret = Some(("New password".into(), p));
+                    self.screens.users.secret = Some(("New password".into(), p));
                 }
                 self.load_screen();
             }
-            Response::Clients(p) => self.clients.page = Some(p),
+            Response::Clients(p) => self.screens.clients.page = Some(p),
             Response::ClientCreated(c) => {
                 self.banner = Some(Banner::Info(format!(
                     "Created client {}",
                     c.client.client_id
                 )));
-                self.clients.created(&c);
+                self.screens.clients.created(&c);
                 self.load_screen();
             }
             Response::SecretRotated { client_id, secret } => {
-                self.clients.secret = Some((format!("New secret of {client_id}"), secret));
+                self.screens.clients.secret = Some((format!("New secret of {client_id}"), secret));
                 self.load_screen();
             }
             Response::ClientChanged(m) | Response::KeyChanged(m) => {
                 self.banner = Some(Banner::Info(m));
                 self.load_screen();
             }
-            Response::Keys(k) => self.keys.list = Some(k),
+            Response::Keys(k) => self.screens.keys.list = Some(k),
             Response::Families(p) => {
-                if self.sessions.select_first {
-                    self.sessions.select_first = false;
+                if self.screens.sessions.select_first {
+                    self.screens.sessions.select_first = false;
                     if let Some(f) = p.items.first() {
                         self.worker.send(Request::Family { id: f.id.clone() });
                     }
                 }
-                self.sessions.page = Some(p);
+                self.screens.sessions.page = Some(p);
             }
-            Response::Family(d) => self.sessions.selected = Some(d),
+            Response::Family(d) => self.screens.sessions.selected = Some(d),
             Response::FamilyRevoked(f) => {
                 self.banner = Some(Banner::Info(format!(
                     "Revoked the session of {}",
                     f.username.clone().unwrap_or_else(|| f.client_id.clone())
                 )));
                 if self
+                    .screens
                     .sessions
                     .selected
                     .as_ref()
@@ -270,7 +282,7 @@ impl AdminApp {
                 }
                 self.load_screen();
             }
-            Response::Audit(p) => self.audit.page = Some(p),
+            Response::Audit(p) => self.screens.audit.page = Some(p),
             Response::Failed { what, error } => self.failed(what, error),
         }
     }
@@ -286,10 +298,10 @@ impl AdminApp {
                 self.login_error = Some(error.to_string());
             }
             ApiError::Rejected { field, message, .. } if what == "create client" => {
-                self.clients.rejected(field.as_deref(), message);
+                self.screens.clients.rejected(field.as_deref(), message);
             }
             ApiError::Rejected { message, .. } if what == "create user" => {
-                self.users.form_error = Some(message.clone());
+                self.screens.users.form_error = Some(message.clone());
             }
             _ => self.banner = Some(Banner::Error(format!("Could not {what}: {error}"))),
         }
@@ -311,8 +323,8 @@ impl AdminApp {
             if let Some(s) = a.screen {
                 self.persisted.screen = s;
                 if s == Screen::Sessions {
-                    self.sessions.query.reason = "reuse_detected".into();
-                    self.sessions.select_first = true;
+                    self.screens.sessions.query.reason = "reuse_detected".into();
+                    self.screens.sessions.select_first = true;
                 }
             }
             self.sign_in();
@@ -321,9 +333,9 @@ impl AdminApp {
             self.handle(r);
         }
         if let Some(Goto::SessionsOfUser(id)) = self.goto.take() {
-            self.sessions.query = Default::default();
-            self.sessions.query.user_id = id;
-            self.sessions.selected = None;
+            self.screens.sessions.query = Default::default();
+            self.screens.sessions.query.user_id = id;
+            self.screens.sessions.selected = None;
             self.open(Screen::Sessions);
         }
         if self.signed_in {
@@ -458,34 +470,11 @@ impl AdminApp {
             });
         }
         egui::CentralPanel::default().show(ui, |ui| {
-            let AdminApp {
-                worker,
-                confirm,
-                goto,
-                dashboard,
-                users,
-                clients,
-                keys,
-                sessions,
-                audit,
-                persisted,
-                ..
-            } = self;
-            let mut net = Net {
-                worker,
-                confirm,
-                goto,
-            };
+            let screen = self.persisted.screen;
+            let (screens, mut net) = self.parts();
             egui::ScrollArea::vertical()
                 .auto_shrink([false, false])
-                .show(ui, |ui| match persisted.screen {
-                    Screen::Dashboard => dashboard.show(ui, &mut net),
-                    Screen::Users => users.show(ui, &mut net),
-                    Screen::Clients => clients.show(ui, &mut net),
-                    Screen::Keys => keys.show(ui, &mut net),
-                    Screen::Sessions => sessions.show(ui, &mut net),
-                    Screen::Audit => audit.show(ui, &mut net),
-                });
+                .show(ui, |ui| screens.show(screen, ui, &mut net));
         });
         self.confirm_ui(ui);
     }

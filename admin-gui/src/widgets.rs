@@ -48,3 +48,28 @@ pub fn shown_once(ui: &mut egui::Ui, what: &str, secret: &str) -> bool {
     });
     dismissed
 }
+
+/// "Previous page" / "Next page" for a cursor-paged list. `history` holds the cursors of
+/// the pages before the current one. Returns true when the cursor changed (reload).
+pub fn pager(
+    ui: &mut egui::Ui,
+    history: &mut Vec<Option<String>>,
+    cursor: &mut Option<String>,
+    next: Option<&String>,
+) -> bool {
+    let mut changed = false;
+    ui.horizontal(|ui| {
+        if !history.is_empty() && ui.button("Previous page").clicked() {
+            *cursor = history.pop().flatten();
+            changed = true;
+        }
+        if let Some(next) = next
+            && ui.button("Next page").clicked()
+        {
+            history.push(cursor.take());
+            *cursor = Some(next.clone());
+            changed = true;
+        }
+    });
+    changed
+}

@@ -106,7 +106,7 @@ fn sign_in_as(h: &mut Harness<'static, AdminApp>, user: &str, password: &str) {
 fn sign_in(h: &mut Harness<'static, AdminApp>) {
     sign_in_as(h, "admin", ADMIN_PASSWORD);
     wait_until(h, "dashboard loaded", |h| {
-        h.state().dashboard.stats.is_some()
+        h.state().screens.dashboard.stats.is_some()
     });
 }
 
@@ -169,7 +169,13 @@ fn creating_a_user_shows_the_password_once_and_lists_the_user() {
     type_into(&mut h, "New username", "gina");
     click(&mut h, "Create user");
     wait_until(&mut h, "user listed", |h| has(h, "gina"));
-    let secret = h.state().users.secret.clone().expect("password shown");
+    let secret = h
+        .state()
+        .screens
+        .users
+        .secret
+        .clone()
+        .expect("password shown");
     assert!(has_containing(&h, "shown once"));
     assert!(has(&h, "Copy"));
     // The shown password works at the token endpoint.
@@ -177,7 +183,7 @@ fn creating_a_user_shows_the_password_once_and_lists_the_user() {
     f.block(f.server.login(Auth::Public("web"), "gina", &secret.1))
         .assert_ok();
     click(&mut h, "Done");
-    assert!(h.state().users.secret.is_none());
+    assert!(h.state().screens.users.secret.is_none());
     f.stop();
 }
 
@@ -242,10 +248,10 @@ fn a_new_confidential_client_shows_its_secret_once() {
     type_into(&mut h, "Scopes (space-separated)", "reports");
     click(&mut h, "Create client");
     wait_until(&mut h, "secret shown", |h| {
-        h.state().clients.secret.is_some()
+        h.state().screens.clients.secret.is_some()
     });
     wait_until(&mut h, "client listed", |h| has(h, "reports"));
-    let secret = h.state().clients.secret.clone().unwrap().1;
+    let secret = h.state().screens.clients.secret.clone().unwrap().1;
     let a = f.block(f.server.token(
         Auth::Basic("reports", &secret),
         &[("grant_type", "client_credentials")],
@@ -278,6 +284,7 @@ fn rotating_a_key_lists_the_new_key() {
     open(&mut h, "Keys");
     wait_until(&mut h, "keys", |h| {
         h.state()
+            .screens
             .keys
             .list
             .as_ref()
@@ -287,6 +294,7 @@ fn rotating_a_key_lists_the_new_key() {
     click(&mut h, "Confirm");
     wait_until(&mut h, "two keys", |h| {
         h.state()
+            .screens
             .keys
             .list
             .as_ref()
@@ -349,7 +357,7 @@ fn a_reuse_detected_family_shows_the_replayed_generation() {
     details[1].click();
     h.step();
     wait_until(&mut h, "chain shown", |h| {
-        h.state().sessions.selected.is_some()
+        h.state().screens.sessions.selected.is_some()
     });
     assert!(has_containing(&h, "Generation 0 was presented again"));
     assert!(has_containing(&h, "gen   0  used"));
@@ -363,8 +371,8 @@ fn the_audit_trail_lists_events_newest_first() {
     let mut h = f.harness();
     sign_in(&mut h);
     open(&mut h, "Audit");
-    wait_until(&mut h, "events", |h| h.state().audit.page.is_some());
-    let page = h.state().audit.page.clone().unwrap();
+    wait_until(&mut h, "events", |h| h.state().screens.audit.page.is_some());
+    let page = h.state().screens.audit.page.clone().unwrap();
     assert!(page.items.len() >= 3);
     assert_eq!(
         page.items[0].kind, "login_succeeded",

@@ -5,16 +5,19 @@
 use sea_orm::TransactionTrait;
 use serde_json::json;
 
+use crate::clock::Millis;
+use crate::config::Settings;
 use crate::crypto::keys::{self, SigningAlg};
 use crate::domain::{
     ClientId, ClientSecret, GrantType, NewPassword, RevokeReason, Scope, Username,
 };
+use crate::lifecycle;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, kind};
 use crate::store::clients::{self, NewClient};
 use crate::store::entities::{client, refresh_family, signing_key, user};
 use crate::store::families::{self, Owner};
-use crate::store::{self, is_unique_violation, users};
+use crate::store::{self, Db, is_unique_violation, users};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -149,17 +152,13 @@ pub async fn update_user(
         }
         // Also when already disabled: a retry must finish a revocation that failed.
         if d {
-            let n = families::revoke_all(
-                &state.db.write,
+            lifecycle::end_sessions(
+                state,
                 Owner::User(id),
                 RevokeReason::UserDisabled,
                 actor.user_id,
-                now,
             )
             .await?;
-            state
-                .metrics
-                .revoked(RevokeReason::UserDisabled.as_str(), n as u64);
         }
     }
     if !changes.is_empty() {
@@ -192,17 +191,13 @@ pub async fn set_password(
     let hash = state.hasher.hash(password.expose()).await?;
     let now = state.clock.now_ms();
     users::set_password(&state.db.write, id, hash, now).await?;
-    let n = families::revoke_all(
-        &state.db.write,
+    let n = lifecycle::end_sessions(
+        state,
         Owner::User(id),
         RevokeReason::PasswordChanged,
         actor.user_id,
-        now,
     )
     .await?;
-    state
-        .metrics
-        .revoked(RevokeReason::PasswordChanged.as_str(), n as u64);
     record(
         state,
         actor,
@@ -221,20 +216,10 @@ pub async fn set_password(
 pub async fn delete_user(state: &AppState, actor: &Actor<'_>, id: &str) -> AdminResult<u64> {
     let u = find_user(state, id).await?;
     keep_an_admin(state, &u).await?;
-    let now = state.clock.now_ms();
     // Delete first: a sign-in finishing now finds no user and drops its new family.
     users::delete(&state.db.write, id).await?;
-    let n = families::revoke_all(
-        &state.db.write,
-        Owner::User(id),
-        RevokeReason::Admin,
-        actor.user_id,
-        now,
-    )
-    .await?;
-    state
-        .metrics
-        .revoked(RevokeReason::Admin.as_str(), n as u64);
+    let n =
+        lifecycle::end_sessions(state, Owner::User(id), RevokeReason::Admin, actor.user_id).await?;
     record(
         state,
         actor,
@@ -246,7 +231,7 @@ pub async fn delete_user(state: &AppState, actor: &Actor<'_>, id: &str) -> Admin
         },
     )
     .await?;
-    Ok(n as u64)
+    Ok(n)
 }
 
 /// Ends every session of a user or a client (reason `admin`).
@@ -259,15 +244,7 @@ pub async fn revoke_sessions(
         Owner::User(u) => (Some(u.to_owned()), None),
         Owner::Client(c) => (None, Some(c.to_owned())),
     };
-    let n = families::revoke_all(
-        &state.db.write,
-        owner,
-        RevokeReason::Admin,
-        actor.user_id,
-        state.clock.now_ms(),
-    )
-    .await? as u64;
-    state.metrics.revoked(RevokeReason::Admin.as_str(), n);
+    let n = lifecycle::end_sessions(state, owner, RevokeReason::Admin, actor.user_id).await?;
     record(
         state,
         actor,
@@ -476,19 +453,14 @@ pub async fn remove_client(state: &AppState, actor: &Actor<'_>, id: &str) -> Adm
             "the tessera-admin client is needed by the desktop admin".into(),
         ));
     }
-    let now = state.clock.now_ms();
     clients::delete(&state.db.write, id).await?;
-    let n = families::revoke_all(
-        &state.db.write,
+    let n = lifecycle::end_sessions(
+        state,
         Owner::Client(id),
         RevokeReason::ClientRemoved,
         actor.user_id,
-        now,
     )
-    .await? as u64;
-    state
-        .metrics
-        .revoked(RevokeReason::ClientRemoved.as_str(), n);
+    .await?;
     record(
         state,
         actor,
@@ -511,30 +483,26 @@ pub async fn revoke_family(
     let f = families::find(&state.db.read, id)
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("no family {id}")))?;
-    if families::revoke_with_audit(
-        &state.db.write,
+    lifecycle::end_family(
+        state,
         &f,
         RevokeReason::Admin,
         actor.user_id,
         actor.ip.clone(),
-        state.clock.now_ms(),
     )
-    .await?
-    {
-        state.metrics.revoked(RevokeReason::Admin.as_str(), 1);
-    }
+    .await?;
     families::find(&state.db.read, id)
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("no family {id}")))
 }
 
-/// Rotates the signing key (see [`crate::cli::rotate_key`]) and reloads the ring.
+/// Rotates the signing key (see [`rotate_signing_key`]) and reloads the ring.
 pub async fn rotate_key(
     state: &AppState,
     actor: &Actor<'_>,
     alg: SigningAlg,
 ) -> AdminResult<signing_key::Model> {
-    let kid = crate::cli::rotate_key(
+    let kid = rotate_signing_key(
         &state.db,
         &state.settings,
         state.clock.now_ms(),
@@ -560,39 +528,101 @@ pub async fn retire_key(
     actor: &Actor<'_>,
     kid: &str,
 ) -> AdminResult<signing_key::Model> {
-    let now = state.clock.now_ms();
-    let k = find_key(state, kid).await?;
+    retire_signing_key(
+        &state.db,
+        kid,
+        actor.user_id,
+        actor.ip.clone(),
+        state.clock.now_ms(),
+    )
+    .await?;
+    state.reload_keys().await?;
+    find_key(state, kid).await
+}
+
+/// Retires a key at once (it stops signing and leaves the JWKS), audited; refuses an
+/// unknown or already retired key and the last key able to sign. Shared by the admin
+/// API and `tessera keys retire`.
+pub async fn retire_signing_key(
+    db: &Db,
+    kid: &str,
+    actor: &str,
+    ip: Option<String>,
+    now: Millis,
+) -> AdminResult<()> {
+    let all = store::keys::list(&db.read).await?;
+    let k = all
+        .iter()
+        .find(|k| k.kid == kid)
+        .ok_or_else(|| AdminError::NotFound(format!("no key {kid}")))?;
     if k.publish_until.is_some_and(|u| u <= now) {
         return Err(AdminError::Conflict(format!(
             "key {kid} is already retired"
         )));
     }
-    let others = store::keys::list(&state.db.read)
-        .await?
-        .into_iter()
-        .any(|o| o.kid != kid && o.retired_at.is_none_or(|r| r > now));
-    if !others {
+    if !all
+        .iter()
+        .any(|o| o.kid != kid && o.retired_at.is_none_or(|r| r > now))
+    {
         return Err(AdminError::Conflict(format!(
             "{kid} is the only signing key; rotate first"
         )));
     }
-    let txn = state.db.write.begin().await?;
+    let txn = db.write.begin().await?;
     store::keys::retire_now(&txn, kid, now).await?;
     audit::record(
         &txn,
         now,
         AuditEvent {
             kind: kind::KEY_RETIRED,
-            actor: Some(actor.user_id.to_owned()),
-            ip: actor.ip.clone(),
+            actor: Some(actor.to_owned()),
+            ip,
             detail: Some(json!({"kid": kid})),
             ..Default::default()
         },
     )
     .await?;
     txn.commit().await?;
-    state.reload_keys().await?;
-    find_key(state, kid).await
+    Ok(())
+}
+
+/// Rotates the signing key: the new key is published now and signs from `now +
+/// key_prepublish`; older keys stop signing then and stay published until every token
+/// they may have signed has expired.
+pub async fn rotate_signing_key(
+    db: &Db,
+    settings: &Settings,
+    now: i64,
+    alg: SigningAlg,
+    actor: &str,
+) -> anyhow::Result<String> {
+    let key = keys::generate(alg)?;
+    let activate_at = now + settings.key_prepublish * 1000;
+    let max_ttl = clients::list(&db.read)
+        .await?
+        .iter()
+        .filter_map(|c| c.access_ttl)
+        .fold(settings.access_ttl, i64::max);
+    store::keys::insert(&db.write, &key, now, activate_at, settings.kek()?.as_ref()).await?;
+    store::keys::retire_others(
+        &db.write,
+        &key.kid,
+        activate_at,
+        activate_at + max_ttl * 1000,
+    )
+    .await?;
+    audit::record(
+        &db.write,
+        now,
+        AuditEvent {
+            kind: kind::KEY_ROTATED,
+            actor: Some(actor.to_owned()),
+            detail: Some(serde_json::json!({"kid": key.kid, "alg": alg.as_str(), "activate_at": activate_at})),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(key.kid)
 }
 
 pub fn parse_alg(s: &str) -> AdminResult<SigningAlg> {

@@ -14,7 +14,7 @@ use tessera_migration::{Migrator, MigratorTrait};
 
 use crate::clock::Clock;
 use crate::config::{Overrides, Settings, config_path};
-use crate::crypto::keys::{self, SigningAlg};
+use crate::crypto::keys::SigningAlg;
 use crate::crypto::password::PasswordHasher;
 use crate::domain::{
     ClientId, ClientSecret, GrantType, NewPassword, RevokeReason, Scope, Username,
@@ -23,7 +23,7 @@ use crate::store::audit::{self, AuditEvent, kind};
 use crate::store::clients::{self, NewClient};
 use crate::store::families::{self, Owner};
 use crate::store::{self, Db, is_unique_violation, users};
-use crate::{app, telemetry};
+use crate::{admin, app, telemetry};
 
 #[derive(Parser)]
 #[command(name = "tessera", version, about = "Tessera authorization server")]
@@ -570,45 +570,6 @@ async fn client(settings: &Settings, clock: &Clock, cmd: ClientCmd) -> anyhow::R
     Ok(())
 }
 
-/// Rotates the signing key: the new key is published now and signs from `now +
-/// key_prepublish`; older keys stop signing then and stay published until every token
-/// they may have signed has expired.
-pub async fn rotate_key(
-    db: &Db,
-    settings: &Settings,
-    now: i64,
-    alg: SigningAlg,
-    actor: &str,
-) -> anyhow::Result<String> {
-    let key = keys::generate(alg)?;
-    let activate_at = now + settings.key_prepublish * 1000;
-    let max_ttl = clients::list(&db.read)
-        .await?
-        .iter()
-        .filter_map(|c| c.access_ttl)
-        .fold(settings.access_ttl, i64::max);
-    store::keys::insert(&db.write, &key, now, activate_at, settings.kek()?.as_ref()).await?;
-    store::keys::retire_others(
-        &db.write,
-        &key.kid,
-        activate_at,
-        activate_at + max_ttl * 1000,
-    )
-    .await?;
-    audit::record(
-        &db.write,
-        now,
-        AuditEvent {
-            kind: kind::KEY_ROTATED,
-            actor: Some(actor.to_owned()),
-            detail: Some(serde_json::json!({"kid": key.kid, "alg": alg.as_str(), "activate_at": activate_at})),
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(key.kid)
-}
-
 async fn keys_cmd(settings: &Settings, clock: &Clock, cmd: KeysCmd) -> anyhow::Result<()> {
     let db = open(settings).await?;
     let now = clock.now_ms();
@@ -642,20 +603,11 @@ async fn keys_cmd(settings: &Settings, clock: &Clock, cmd: KeysCmd) -> anyhow::R
         }
         KeysCmd::Rotate { alg } => {
             let alg = SigningAlg::parse(&alg).context("unknown algorithm")?;
-            let kid = rotate_key(&db, settings, now, alg, "cli").await?;
+            let kid = admin::rotate_signing_key(&db, settings, now, alg, "cli").await?;
             println!("new {alg} signing key {kid}");
         }
         KeysCmd::Retire { kid } => {
-            let live = store::keys::load_live(&db.read, now).await?;
-            let others_signing = live
-                .iter()
-                .any(|k| k.kid != kid && k.retired_at.is_none_or(|r| r > now));
-            if !others_signing {
-                bail!("{kid} is the only signing key; rotate first");
-            }
-            if !store::keys::retire_now(&db.write, &kid, now).await? {
-                bail!("no key {kid}");
-            }
+            admin::retire_signing_key(&db, &kid, "cli", None, now).await?;
             println!("retired {kid}");
         }
     }

@@ -5,7 +5,8 @@ use crate::domain::{RefreshTokenValue, RevokeReason};
 use crate::grants::GrantError;
 use crate::state::AppState;
 use crate::store::entities::client;
-use crate::store::families::{self, RequestMeta};
+use crate::store::entities::refresh_family;
+use crate::store::families::{self, Owner, RequestMeta};
 use crate::store::users;
 
 /// Which kind of token a hint names; unknown hints are ignored (RFC 7009 §2.1).
@@ -23,6 +24,45 @@ impl TokenHint {
             _ => None,
         }
     }
+}
+
+/// Ends one family (if still live) with its audit row, counting it in the metrics.
+/// Returns whether this call ended it.
+pub async fn end_family(
+    state: &AppState,
+    family: &refresh_family::Model,
+    reason: RevokeReason,
+    actor: &str,
+    ip: Option<String>,
+) -> Result<bool, sea_orm::DbErr> {
+    let ended = families::revoke_with_audit(
+        &state.db.write,
+        family,
+        reason,
+        actor,
+        ip,
+        state.clock.now_ms(),
+    )
+    .await?;
+    if ended {
+        state.metrics.revoked(reason.as_str(), 1);
+    }
+    Ok(ended)
+}
+
+/// Ends every live family of a user or a client (an audit row each), counting them in
+/// the metrics. Returns how many.
+pub async fn end_sessions(
+    state: &AppState,
+    owner: Owner<'_>,
+    reason: RevokeReason,
+    actor: &str,
+) -> Result<u64, sea_orm::DbErr> {
+    let n =
+        families::revoke_all(&state.db.write, owner, reason, actor, state.clock.now_ms()).await?;
+    let n = n as u64;
+    state.metrics.revoked(reason.as_str(), n);
+    Ok(n)
 }
 
 /// Revokes the family of a refresh token, or of an access token's `sid`, if the token
@@ -54,18 +94,14 @@ pub async fn revoke(
             .user_id
             .clone()
             .unwrap_or_else(|| client.client_id.clone());
-        if families::revoke_with_audit(
-            &state.db.write,
+        end_family(
+            state,
             &family,
             RevokeReason::Logout,
             &actor,
             meta.ip.clone(),
-            now,
         )
-        .await?
-        {
-            state.metrics.revoked(RevokeReason::Logout.as_str(), 1);
-        }
+        .await?;
     }
     Ok(())
 }

@@ -159,18 +159,13 @@ impl Audit {
                     });
                 }
             });
-        ui.horizontal(|ui| {
-            if !self.history.is_empty() && ui.button("Previous page").clicked() {
-                self.query.cursor = self.history.pop().flatten();
-                self.load(net);
-            }
-            if let Some(next) = page.next_cursor.clone()
-                && ui.button("Next page").clicked()
-            {
-                self.history.push(self.query.cursor.take());
-                self.query.cursor = Some(next);
-                self.load(net);
-            }
-        });
+        if crate::widgets::pager(
+            ui,
+            &mut self.history,
+            &mut self.query.cursor,
+            page.next_cursor.as_ref(),
+        ) {
+            self.load(net);
+        }
     }
 }

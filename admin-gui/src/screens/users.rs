@@ -152,19 +152,14 @@ impl Users {
                     });
                 }
             });
-        ui.horizontal(|ui| {
-            if !self.history.is_empty() && ui.button("Previous page").clicked() {
-                self.cursor = self.history.pop().flatten();
-                self.load(net);
-            }
-            if let Some(next) = page.next_cursor.clone()
-                && ui.button("Next page").clicked()
-            {
-                self.history.push(self.cursor.take());
-                self.cursor = Some(next);
-                self.load(net);
-            }
-        });
+        if crate::widgets::pager(
+            ui,
+            &mut self.history,
+            &mut self.cursor,
+            page.next_cursor.as_ref(),
+        ) {
+            self.load(net);
+        }
         if let Some(r) = action {
             net.send(r);
         }

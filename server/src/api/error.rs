@@ -64,6 +64,47 @@ impl ErrorBody {
     }
 }
 
+/// The error statuses every OAuth endpoint answers with; [`OAuthErrors::from_grant`] is
+/// the one mapping from a [`GrantError`] to status, body and headers.
+pub trait OAuthErrors: Sized {
+    fn bad_request(body: poem_openapi::payload::Json<ErrorBody>) -> Self;
+    fn unauthorized(
+        body: poem_openapi::payload::Json<ErrorBody>,
+        www_authenticate: Option<String>,
+    ) -> Self;
+    fn internal(body: poem_openapi::payload::Json<ErrorBody>) -> Self;
+    fn unavailable(body: poem_openapi::payload::Json<ErrorBody>, retry_after: String) -> Self;
+    /// 429; endpoints that never throttle answer 400.
+    fn too_many_attempts(
+        body: poem_openapi::payload::Json<ErrorBody>,
+        retry_after: String,
+    ) -> Self {
+        let _ = retry_after;
+        Self::bad_request(body)
+    }
+
+    fn from_grant(e: GrantError) -> Self {
+        let body = poem_openapi::payload::Json(ErrorBody::from_grant(&e));
+        match e {
+            GrantError::InvalidClient { basic, .. } => Self::unauthorized(
+                body,
+                basic.then(|| "Basic realm=\"tessera\", charset=\"UTF-8\"".to_owned()),
+            ),
+            GrantError::Unavailable(_) => Self::unavailable(body, "1".into()),
+            GrantError::TooManyAttempts { retry_after, .. } => {
+                Self::too_many_attempts(body, retry_after.to_string())
+            }
+            GrantError::Internal(_) => Self::internal(body),
+            _ => Self::bad_request(body),
+        }
+    }
+}
+
+/// RFC 6749 §3.2: a form parameter sent without a value is treated as omitted.
+pub fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.is_empty())
+}
+
 /// Describes a request the framework could not parse, for a `bad_request_handler`.
 pub fn describe_parse_error(err: &poem::Error) -> String {
     let text = err.to_string();

@@ -12,6 +12,7 @@ use super::error::{ApiError, ApiResult};
 use super::meta::request_meta;
 use super::time::datetime;
 use crate::domain::RevokeReason;
+use crate::lifecycle;
 use crate::state::AppState;
 use crate::store::families;
 
@@ -94,19 +95,14 @@ impl MeApi {
             .await?
             .filter(|f| f.user_id.as_deref() == Some(p.user_id.as_str()))
             .ok_or_else(|| ApiError::not_found("no such session"))?;
-        let now = state.clock.now_ms();
-        let revoked = families::revoke_with_audit(
-            &state.db.write,
+        let revoked = lifecycle::end_family(
+            &state,
             &family,
             RevokeReason::Logout,
             &p.user_id,
             request_meta(req).ip,
-            now,
         )
         .await?;
-        if revoked {
-            state.metrics.revoked(RevokeReason::Logout.as_str(), 1);
-        }
         Ok(Json(Revoked {
             revoked: u64::from(revoked),
         }))
@@ -120,15 +116,13 @@ impl MeApi {
     )]
     async fn end_all(&self, state: Data<&AppState>, auth: UserBearer) -> ApiResult<Revoked> {
         let p = auth.0;
-        let n = families::revoke_all(
-            &state.db.write,
+        let n = lifecycle::end_sessions(
+            &state,
             families::Owner::User(&p.user_id),
             RevokeReason::Logout,
             &p.user_id,
-            state.clock.now_ms(),
         )
-        .await? as u64;
-        state.metrics.revoked(RevokeReason::Logout.as_str(), n);
+        .await?;
         Ok(Json(Revoked { revoked: n }))
     }
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::ApiTag;
 use super::client_auth::{ClientAuth, authenticate};
-use super::error::{ErrorBody, describe_parse_error};
+use super::error::{ErrorBody, OAuthErrors, describe_parse_error, present};
 use super::meta::request_meta;
 use crate::grants::GrantError;
 use crate::lifecycle::{self, TokenHint};
@@ -126,26 +126,26 @@ fn introspect_bad_request(err: poem::Error) -> IntrospectResponse {
     IntrospectResponse::BadRequest(parse_error_body(&err))
 }
 
-/// Maps a failure to (status class, body, WWW-Authenticate).
-enum Failure {
-    BadRequest(Json<ErrorBody>),
-    Unauthorized(Json<ErrorBody>, Option<String>),
-    Internal(Json<ErrorBody>),
-    Unavailable(Json<ErrorBody>),
+macro_rules! oauth_errors {
+    ($ty:ident) => {
+        impl OAuthErrors for $ty {
+            fn bad_request(body: Json<ErrorBody>) -> Self {
+                $ty::BadRequest(body)
+            }
+            fn unauthorized(body: Json<ErrorBody>, www_authenticate: Option<String>) -> Self {
+                $ty::Unauthorized(body, www_authenticate)
+            }
+            fn internal(body: Json<ErrorBody>) -> Self {
+                $ty::Internal(body)
+            }
+            fn unavailable(body: Json<ErrorBody>, retry_after: String) -> Self {
+                $ty::Unavailable(body, retry_after)
+            }
+        }
+    };
 }
-
-fn classify(e: GrantError) -> Failure {
-    let body = Json(ErrorBody::from_grant(&e));
-    match e {
-        GrantError::InvalidClient { basic, .. } => Failure::Unauthorized(
-            body,
-            basic.then(|| "Basic realm=\"tessera\", charset=\"UTF-8\"".to_owned()),
-        ),
-        GrantError::Internal(_) => Failure::Internal(body),
-        GrantError::Unavailable(_) => Failure::Unavailable(body),
-        _ => Failure::BadRequest(body),
-    }
-}
+oauth_errors!(RevokeResponse);
+oauth_errors!(IntrospectResponse);
 
 fn token_param(body: &TokenActionRequest) -> Result<&str, GrantError> {
     if body.token.is_empty() {
@@ -155,10 +155,6 @@ fn token_param(body: &TokenActionRequest) -> Result<&str, GrantError> {
         return Err(GrantError::InvalidRequest("`token` is too long".into()));
     }
     Ok(&body.token)
-}
-
-fn present(v: &Option<String>) -> Option<&str> {
-    v.as_deref().filter(|s| !s.is_empty())
 }
 
 #[OpenApi(tag = "ApiTag::Oauth")]
@@ -189,12 +185,9 @@ impl RevocationApi {
             lifecycle::revoke(&state, &client, token, &request_meta(req)).await
         }
         .await;
-        match result.map_err(classify) {
+        match result {
             Ok(()) => RevokeResponse::Ok,
-            Err(Failure::BadRequest(b)) => RevokeResponse::BadRequest(b),
-            Err(Failure::Unauthorized(b, h)) => RevokeResponse::Unauthorized(b, h),
-            Err(Failure::Internal(b)) => RevokeResponse::Internal(b),
-            Err(Failure::Unavailable(b)) => RevokeResponse::Unavailable(b, "1".into()),
+            Err(e) => RevokeResponse::from_grant(e),
         }
     }
 
@@ -236,7 +229,7 @@ impl RevocationApi {
             lifecycle::introspect(&state, &client, token, hint).await
         }
         .await;
-        match result.map_err(classify) {
+        match result {
             Ok(i) => IntrospectResponse::Ok(Json(IntrospectionResponse {
                 active: i.active,
                 token_type: i.token_type.map(str::to_owned),
@@ -251,10 +244,7 @@ impl RevocationApi {
                 jti: i.jti,
                 sid: i.sid,
             })),
-            Err(Failure::BadRequest(b)) => IntrospectResponse::BadRequest(b),
-            Err(Failure::Unauthorized(b, h)) => IntrospectResponse::Unauthorized(b, h),
-            Err(Failure::Internal(b)) => IntrospectResponse::Internal(b),
-            Err(Failure::Unavailable(b)) => IntrospectResponse::Unavailable(b, "1".into()),
+            Err(e) => IntrospectResponse::from_grant(e),
         }
     }
 }

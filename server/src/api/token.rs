@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::ApiTag;
 use super::client_auth::{ClientAuth, authenticate};
-use super::error::{ErrorBody, describe_parse_error};
+use super::error::{ErrorBody, OAuthErrors, describe_parse_error, present};
 use super::meta::request_meta;
 use crate::domain::GrantType;
 use crate::grants::{self, GrantError, TokenSet};
@@ -103,21 +103,21 @@ fn bad_request(err: poem::Error) -> TokenResponse {
     )))
 }
 
-impl From<GrantError> for TokenResponse {
-    fn from(e: GrantError) -> Self {
-        let body = Json(ErrorBody::from_grant(&e));
-        match e {
-            GrantError::InvalidClient { basic, .. } => TokenResponse::Unauthorized(
-                body,
-                basic.then(|| "Basic realm=\"tessera\", charset=\"UTF-8\"".to_owned()),
-            ),
-            GrantError::Unavailable(_) => TokenResponse::Unavailable(body, "1".into()),
-            GrantError::TooManyAttempts { retry_after, .. } => {
-                TokenResponse::TooManyAttempts(body, retry_after.to_string())
-            }
-            GrantError::Internal(_) => TokenResponse::Internal(body),
-            _ => TokenResponse::BadRequest(body),
-        }
+impl OAuthErrors for TokenResponse {
+    fn bad_request(body: Json<ErrorBody>) -> Self {
+        TokenResponse::BadRequest(body)
+    }
+    fn unauthorized(body: Json<ErrorBody>, www_authenticate: Option<String>) -> Self {
+        TokenResponse::Unauthorized(body, www_authenticate)
+    }
+    fn internal(body: Json<ErrorBody>) -> Self {
+        TokenResponse::Internal(body)
+    }
+    fn unavailable(body: Json<ErrorBody>, retry_after: String) -> Self {
+        TokenResponse::Unavailable(body, retry_after)
+    }
+    fn too_many_attempts(body: Json<ErrorBody>, retry_after: String) -> Self {
+        TokenResponse::TooManyAttempts(body, retry_after)
     }
 }
 
@@ -131,11 +131,6 @@ impl From<TokenSet> for TokenResponse {
             scope: t.scope.to_string(),
         }))
     }
-}
-
-/// RFC 6749 §3.2: a parameter sent without a value is treated as omitted.
-fn present(v: &Option<String>) -> Option<&str> {
-    v.as_deref().filter(|s| !s.is_empty())
 }
 
 fn required<'a>(v: &'a Option<String>, name: &str) -> Result<&'a str, GrantError> {
@@ -167,7 +162,7 @@ impl TokenApi {
         state.metrics.grant(grant, &outcome);
         match result {
             Ok(t) => t.into(),
-            Err(e) => e.into(),
+            Err(e) => TokenResponse::from_grant(e),
         }
     }
 }

@@ -59,7 +59,7 @@ pub async fn grant(
             record_failure(
                 state,
                 &keys,
-                attempts,
+                &attempts,
                 other.as_ref().map(|u| u.id.as_str()),
                 meta,
             )
@@ -204,8 +204,11 @@ async fn throttle_check(state: &AppState, keys: &ThrottleKeys) -> Result<(), Gra
 }
 
 /// Counts this attempt against the user name before any hashing; refuses it when the
-/// name is already over the lock threshold. Returns the count including this attempt.
-async fn count_attempt(state: &AppState, keys: &ThrottleKeys) -> Result<i32, GrantError> {
+/// name is already over the lock threshold. Returns the name's row including this attempt.
+async fn count_attempt(
+    state: &AppState,
+    keys: &ThrottleKeys,
+) -> Result<crate::store::entities::login_throttle::Model, GrantError> {
     let policy = &state.settings.lockout;
     let now = state.clock.now_ms();
     let txn = state.db.write.begin().await?;
@@ -222,7 +225,7 @@ async fn count_attempt(state: &AppState, keys: &ThrottleKeys) -> Result<i32, Gra
             retry_after: secs,
         });
     }
-    Ok(row.failures)
+    Ok(row)
 }
 
 /// After a failed attempt: locks the name if its count crossed the threshold, and counts
@@ -230,7 +233,7 @@ async fn count_attempt(state: &AppState, keys: &ThrottleKeys) -> Result<i32, Gra
 async fn record_failure(
     state: &AppState,
     keys: &ThrottleKeys,
-    user_failures: i32,
+    user_row: &crate::store::entities::login_throttle::Model,
     user_id: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<(), GrantError> {
@@ -245,14 +248,8 @@ async fn record_failure(
             locks.push((address.clone(), row.failures, "address"));
         }
     }
-    if user_failures >= policy.user.lock_after {
-        let rows = throttle::rows(&txn, std::slice::from_ref(&keys.user)).await?;
-        if rows
-            .first()
-            .is_some_and(|r| should_lock(r.failures, r.locked_until, &policy.user, now))
-        {
-            locks.push((keys.user.clone(), user_failures, "user"));
-        }
+    if should_lock(user_row.failures, user_row.locked_until, &policy.user, now) {
+        locks.push((keys.user.clone(), user_row.failures, "user"));
     }
     for (key, failures, what) in locks {
         let until = now + policy.lock_secs * 1000;

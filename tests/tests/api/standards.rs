@@ -161,14 +161,10 @@ async fn introspection_reports_access_and_refresh_tokens() {
     own.assert_error(401, "invalid_client");
 
     for garbage in [
-        "",
         "x",
         "a.b.c",
         "tsr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
     ] {
-        if garbage.is_empty() {
-            continue;
-        }
         assert_eq!(
             introspect(&app, &secret, garbage).await,
             serde_json::json!({"active": false})
@@ -254,7 +250,7 @@ async fn key_rotation_prepublishes_then_retires() {
     let old_kid = kid_of(before.str("access_token"));
     let state = app.state();
     let now = app.clock.now_ms();
-    let new_kid = tessera_server::cli::rotate_key(
+    let new_kid = tessera_server::admin::rotate_signing_key(
         &state.db,
         &state.settings,
         now,
@@ -308,7 +304,7 @@ async fn a_retired_key_stops_verifying_at_once() {
         .await;
     let old_kid = kid_of(before.str("access_token"));
     let state = app.state();
-    tessera_server::cli::rotate_key(
+    tessera_server::admin::rotate_signing_key(
         &state.db,
         &state.settings,
         app.clock.now_ms(),
