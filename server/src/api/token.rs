@@ -153,13 +153,15 @@ impl TokenApi {
         auth: ClientAuth,
         body: Form<TokenRequest>,
     ) -> TokenResponse {
-        let result = self.handle(&state, req, &auth, &body).await;
-        let grant = GrantType::parse(&body.grant_type).map_or("unknown", GrantType::as_str);
+        let grant = GrantType::parse(&body.grant_type);
+        let result = self.handle(&state, req, &auth, &body, grant).await;
         let outcome = match &result {
-            Ok(_) => "ok".to_owned(),
-            Err(e) => ErrorBody::from_grant_code(e).to_owned(),
+            Ok(_) => "ok",
+            Err(e) => ErrorBody::from_grant_code(e),
         };
-        state.metrics.grant(grant, &outcome);
+        state
+            .metrics
+            .grant(grant.map_or("unknown", GrantType::as_str), outcome);
         match result {
             Ok(t) => t.into(),
             Err(e) => TokenResponse::from_grant(e),
@@ -174,8 +176,9 @@ impl TokenApi {
         req: &Request,
         auth: &ClientAuth,
         body: &TokenRequest,
+        grant: Option<GrantType>,
     ) -> Result<TokenSet, GrantError> {
-        let grant = GrantType::parse(&body.grant_type)
+        let grant = grant
             .filter(|g| GrantType::SUPPORTED.contains(g))
             .ok_or_else(|| {
                 GrantError::UnsupportedGrantType(format!(
