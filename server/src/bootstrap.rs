@@ -1,4 +1,4 @@
-//! First start on an empty database, as DESIGN.md prescribes: an ES256 signing key, the
+//! First start on an empty database (docs/protocol.md, "First start"): an ES256 signing key, the
 //! public client `tessera-admin` for the desktop GUI, and an `admin` user when there is no
 //! administrator. Safe to run on every start and from several instances at once.
 
@@ -10,8 +10,9 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::keys::{self, SigningAlg};
 use crate::crypto::password::PasswordHasher;
+use crate::domain::AuditKind;
 use crate::domain::{ClientId, GrantType, Scope, Username};
-use crate::store::audit::{self, AuditEvent, kind};
+use crate::store::audit::{self, AuditEvent};
 use crate::store::clients::{self, NewClient};
 use crate::store::{self, Db, is_unique_violation, users};
 
@@ -45,10 +46,9 @@ pub async fn run(
                     &db.write,
                     now,
                     AuditEvent {
-                        kind: kind::KEY_CREATED,
                         actor: Some("system".into()),
                         detail: Some(serde_json::json!({"kid": key.kid, "alg": "ES256"})),
-                        ..Default::default()
+                        ..AuditEvent::new(AuditKind::KeyCreated)
                     },
                 )
                 .await?;
@@ -95,11 +95,10 @@ pub async fn run(
                     &db.write,
                     now,
                     AuditEvent {
-                        kind: kind::USER_CREATED,
                         actor: Some("system".into()),
                         user_id: Some(user.id),
                         detail: Some(serde_json::json!({"username": "admin", "admin": true})),
-                        ..Default::default()
+                        ..AuditEvent::new(AuditKind::UserCreated)
                     },
                 )
                 .await?;

@@ -1,4 +1,6 @@
-//! The `tessera` command line. Every subcommand works against the same database as
+//! The `tessera` command line, an edge like the HTTP API: every user, client and key
+//! subcommand parses its arguments and calls the same operation of [`crate::admin`] as
+//! the admin API (audited with the actor `cli`). They work against the same database as
 //! `serve`, also while a server is running; users and clients are read per request, so
 //! changes take effect at once, and keys within `key_reload_interval`.
 
@@ -7,23 +9,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::{Args, Parser, Subcommand};
 use tessera_migration::{Migrator, MigratorTrait};
 
+use crate::admin::clients::ClientSettings;
+use crate::admin::{self, Actor, PageRequest};
 use crate::clock::Clock;
 use crate::config::{Overrides, Settings, config_path};
 use crate::crypto::keys::SigningAlg;
-use crate::crypto::password::PasswordHasher;
-use crate::domain::{
-    ClientId, ClientSecret, GrantType, NewPassword, RevokeReason, Scope, Username,
-};
-use crate::store::audit::{self, AuditEvent, kind};
-use crate::store::clients::{self, NewClient};
-use crate::store::families::{self, Owner};
-use crate::store::{self, Db, is_unique_violation, users};
-use crate::{admin, app, telemetry};
+use crate::domain::{ClientSecret, GrantType};
+use crate::state::AppState;
+use crate::store::{self, Db};
+use crate::{app, telemetry};
 
 #[derive(Parser)]
 #[command(name = "tessera", version, about = "Tessera authorization server")]
@@ -284,13 +281,11 @@ fn read_line_stdin() -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
-/// The password for a new or changed user: stdin, a hidden prompt, or generated.
-fn obtain_password(from_stdin: bool) -> anyhow::Result<(NewPassword, bool)> {
+/// The password for a new or changed user: stdin, a hidden prompt, or `None` for the
+/// operation to generate one.
+fn obtain_password(from_stdin: bool) -> anyhow::Result<Option<String>> {
     if from_stdin {
-        return Ok((
-            NewPassword::parse(read_line_stdin()?).map_err(anyhow::Error::msg)?,
-            false,
-        ));
+        return Ok(Some(read_line_stdin()?));
     }
     if std::io::stdin().is_terminal() {
         let p = rpassword::prompt_password("Password: ")?;
@@ -298,147 +293,89 @@ fn obtain_password(from_stdin: bool) -> anyhow::Result<(NewPassword, bool)> {
         if p != again {
             bail!("the passwords differ");
         }
-        return Ok((NewPassword::parse(p).map_err(anyhow::Error::msg)?, false));
+        return Ok(Some(p));
     }
-    let generated = URL_SAFE_NO_PAD.encode(crate::crypto::random::bytes::<18>());
-    Ok((
-        NewPassword::parse(generated).map_err(anyhow::Error::msg)?,
-        true,
-    ))
+    Ok(None)
 }
 
-async fn find_user(db: &Db, name: &str) -> anyhow::Result<crate::store::entities::user::Model> {
-    users::find_by_username(&db.read, name)
-        .await?
-        .with_context(|| format!("no user named `{name}`"))
+/// The operations' state for the CLI, on the migrated database.
+async fn offline(settings: &Settings, clock: &Clock) -> anyhow::Result<AppState> {
+    let db = open(settings).await?;
+    AppState::offline(db, settings.clone(), clock.clone())
 }
 
 async fn user(settings: &Settings, clock: &Clock, cmd: UserCmd) -> anyhow::Result<()> {
-    let db = open(settings).await?;
-    let hasher = || PasswordHasher::new(settings.argon2, 1, 0);
+    use admin::users;
+    let state = offline(settings, clock).await?;
+    let cli = Actor::Cli;
     match cmd {
         UserCmd::Add {
             name,
             admin,
             password_stdin,
         } => {
-            let name = Username::parse(&name).map_err(anyhow::Error::msg)?;
-            let (password, generated) = obtain_password(password_stdin)?;
-            let hash = hasher()?.hash(password.expose()).await?;
-            let now = clock.now_ms();
-            let user = match users::insert(&db.write, &name, hash, admin, now).await {
-                Err(e) if is_unique_violation(&e) => bail!("a user named `{name}` already exists"),
-                other => other?,
-            };
-            audit::record(
-                &db.write,
-                now,
-                AuditEvent {
-                    kind: kind::USER_CREATED,
-                    actor: Some("cli".into()),
-                    user_id: Some(user.id.clone()),
-                    detail: Some(serde_json::json!({"username": name.as_str(), "admin": admin})),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            println!("created user {name} ({})", user.id);
-            if generated {
-                println!("password: {}", password.expose());
+            let password = obtain_password(password_stdin)?;
+            let (u, generated) = users::create(&state, &cli, &name, password, admin).await?;
+            println!("created user {} ({})", u.username, u.id);
+            if let Some(p) = generated {
+                println!("password: {p}");
             }
         }
         UserCmd::List => {
             println!(
-                "{:<36}  {:<24}  {:<5}  {:<8}",
-                "ID", "USERNAME", "ADMIN", "DISABLED"
+                "{:<36}  {:<24}  {:<5}  {:<8}  {:<8}",
+                "ID", "USERNAME", "ADMIN", "DISABLED", "SESSIONS"
             );
-            for u in users::list(&db.read).await? {
-                println!(
-                    "{:<36}  {:<24}  {:<5}  {:<8}",
-                    u.id, u.username, u.is_admin, u.disabled
-                );
+            let mut page = PageRequest {
+                cursor: None,
+                limit: Some(admin::MAX_LIMIT),
+            };
+            loop {
+                let p = users::list(&state, None, &page).await?;
+                for u in &p.items {
+                    println!(
+                        "{:<36}  {:<24}  {:<5}  {:<8}  {:<8}",
+                        u.id, u.username, u.is_admin, u.disabled, u.live_sessions
+                    );
+                }
+                match p.next_cursor {
+                    Some(c) => page.cursor = Some(c),
+                    None => break,
+                }
             }
         }
         UserCmd::Passwd {
             name,
             password_stdin,
         } => {
-            let u = find_user(&db, &name).await?;
-            let (password, generated) = obtain_password(password_stdin)?;
-            let hash = hasher()?.hash(password.expose()).await?;
-            let now = clock.now_ms();
-            users::set_password(&db.write, &u.id, hash, now).await?;
-            let n = families::revoke_all(
-                &db.write,
-                Owner::User(&u.id),
-                RevokeReason::PasswordChanged,
-                "cli",
-                now,
-            )
-            .await?;
-            audit_user_updated(&db, &u.id, "password_changed", now).await?;
+            let u = users::by_name(&state, &name).await?;
+            let password = obtain_password(password_stdin)?;
+            let (n, generated) = users::set_password(&state, &cli, &u.id, password).await?;
             println!("password changed for {name}; {n} session(s) ended");
-            if generated {
-                println!("password: {}", password.expose());
+            if let Some(p) = generated {
+                println!("password: {p}");
             }
         }
         UserCmd::Disable { name } => {
-            let u = find_user(&db, &name).await?;
-            let now = clock.now_ms();
-            users::set_disabled(&db.write, &u.id, true, now).await?;
-            let n = families::revoke_all(
-                &db.write,
-                Owner::User(&u.id),
-                RevokeReason::UserDisabled,
-                "cli",
-                now,
-            )
-            .await?;
-            audit_user_updated(&db, &u.id, "disabled", now).await?;
-            println!("disabled {name}; {n} session(s) ended");
+            let u = users::by_name(&state, &name).await?;
+            let before = u.live_sessions;
+            users::update(&state, &cli, &u.id, None, Some(true)).await?;
+            println!("disabled {name}; {before} session(s) ended");
         }
         UserCmd::Enable { name } => {
-            let u = find_user(&db, &name).await?;
-            let now = clock.now_ms();
-            users::set_disabled(&db.write, &u.id, false, now).await?;
-            audit_user_updated(&db, &u.id, "enabled", now).await?;
+            let u = users::by_name(&state, &name).await?;
+            users::update(&state, &cli, &u.id, None, Some(false)).await?;
             println!("enabled {name}");
         }
     }
-    db.close().await;
+    state.db.clone().close().await;
     Ok(())
-}
-
-async fn audit_user_updated(db: &Db, user_id: &str, what: &str, now: i64) -> anyhow::Result<()> {
-    audit::record(
-        &db.write,
-        now,
-        AuditEvent {
-            kind: kind::USER_UPDATED,
-            actor: Some("cli".into()),
-            user_id: Some(user_id.to_owned()),
-            detail: Some(serde_json::json!({ "change": what })),
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-fn non_negative(name: &str, v: Option<i64>, positive: bool) -> anyhow::Result<Option<i64>> {
-    match v {
-        Some(x) if x < 0 || (positive && x == 0) => {
-            bail!(
-                "--{name} must be a {} number of seconds",
-                if positive { "positive" } else { "non-negative" }
-            )
-        }
-        other => Ok(other),
-    }
 }
 
 async fn client(settings: &Settings, clock: &Clock, cmd: ClientCmd) -> anyhow::Result<()> {
-    let db = open(settings).await?;
+    use admin::clients;
+    let state = offline(settings, clock).await?;
+    let cli = Actor::Cli;
     match cmd {
         ClientCmd::Add {
             client_id,
@@ -452,71 +389,38 @@ async fn client(settings: &Settings, clock: &Clock, cmd: ClientCmd) -> anyhow::R
             refresh_absolute_ttl,
             reuse_leeway,
         } => {
-            let id = ClientId::parse(&client_id).map_err(anyhow::Error::msg)?;
             if public && secret_stdin {
                 bail!("a public client has no secret; drop --secret-stdin");
             }
-            let grants = match grant {
+            let grant_types = match grant {
                 Some(g) => GrantType::parse_list(&g).map_err(anyhow::Error::msg)?,
                 None if public => vec![GrantType::Password, GrantType::RefreshToken],
                 None => vec![GrantType::ClientCredentials],
             };
-            if public && grants.contains(&GrantType::ClientCredentials) {
-                bail!("a public client cannot use the client_credentials grant");
-            }
-            let scopes = Scope::parse(&scope).map_err(anyhow::Error::msg)?;
-            let secret = if public {
-                None
-            } else if secret_stdin {
-                Some((
-                    ClientSecret::parse(read_line_stdin()?).map_err(anyhow::Error::msg)?,
-                    false,
-                ))
+            let secret = if secret_stdin {
+                Some(ClientSecret::parse(read_line_stdin()?).map_err(anyhow::Error::msg)?)
             } else {
-                Some((ClientSecret::generate(), true))
+                None
             };
-            let new = NewClient {
-                client_id: id.clone(),
-                secret_hash: secret.as_ref().map(|(s, _)| s.hash()),
-                grant_types: grants.clone(),
-                scopes,
+            let settings = ClientSettings {
+                grant_types,
+                scopes: scope.split_whitespace().map(str::to_owned).collect(),
                 redirect_uris: redirect_uri,
-                access_ttl: non_negative("access-ttl", access_ttl, true)?,
-                refresh_idle_ttl: non_negative("refresh-idle-ttl", refresh_idle_ttl, true)?,
-                refresh_absolute_ttl: non_negative(
-                    "refresh-absolute-ttl",
-                    refresh_absolute_ttl,
-                    true,
-                )?,
-                reuse_leeway: non_negative("reuse-leeway", reuse_leeway, false)?,
+                access_ttl,
+                refresh_idle_ttl,
+                refresh_absolute_ttl,
+                reuse_leeway,
             };
-            let now = clock.now_ms();
-            match clients::insert(&db.write, new, now).await {
-                Err(e) if is_unique_violation(&e) => bail!("client `{id}` already exists"),
-                other => other?,
-            }
-            audit::record(
-                &db.write,
-                now,
-                AuditEvent {
-                    kind: kind::CLIENT_CREATED,
-                    actor: Some("cli".into()),
-                    client_id: Some(id.to_string()),
-                    detail: Some(serde_json::json!({
-                        "public": public,
-                        "grant_types": GrantType::join(&grants),
-                    })),
-                    ..Default::default()
-                },
-            )
-            .await?;
+            let (c, secret) =
+                clients::create(&state, &cli, &client_id, public, settings, secret).await?;
             println!(
-                "created {} client {id} (grants: {})",
+                "created {} client {} (grants: {})",
                 if public { "public" } else { "confidential" },
-                GrantType::join(&grants)
+                c.client_id,
+                GrantType::join(&c.grant_types)
             );
-            if let Some((s, true)) = &secret {
-                println!("client_secret: {}", s.expose());
+            if let Some(s) = secret {
+                println!("client_secret: {s}");
                 eprintln!("(shown once; only its hash is stored)");
             }
         }
@@ -525,75 +429,52 @@ async fn client(settings: &Settings, clock: &Clock, cmd: ClientCmd) -> anyhow::R
                 "{:<32}  {:<12}  {:<40}  SCOPES",
                 "CLIENT_ID", "TYPE", "GRANTS"
             );
-            for c in clients::list(&db.read).await? {
-                println!(
-                    "{:<32}  {:<12}  {:<40}  {}",
-                    c.client_id,
-                    if c.is_public {
-                        "public"
-                    } else {
-                        "confidential"
-                    },
-                    c.grant_types,
-                    c.scopes
-                );
+            let mut page = PageRequest {
+                cursor: None,
+                limit: Some(admin::MAX_LIMIT),
+            };
+            loop {
+                let p = clients::list(&state, &page).await?;
+                for c in &p.items {
+                    println!(
+                        "{:<32}  {:<12}  {:<40}  {}",
+                        c.client_id,
+                        if c.public { "public" } else { "confidential" },
+                        GrantType::join(&c.grant_types),
+                        c.scopes.join(" ")
+                    );
+                }
+                match p.next_cursor {
+                    Some(c) => page.cursor = Some(c),
+                    None => break,
+                }
             }
         }
         ClientCmd::Remove { client_id } => {
-            let now = clock.now_ms();
-            if !clients::delete(&db.write, &client_id).await? {
-                bail!("no client `{client_id}`");
-            }
-            let n = families::revoke_all(
-                &db.write,
-                Owner::Client(&client_id),
-                RevokeReason::ClientRemoved,
-                "cli",
-                now,
-            )
-            .await?;
-            audit::record(
-                &db.write,
-                now,
-                AuditEvent {
-                    kind: kind::CLIENT_REMOVED,
-                    actor: Some("cli".into()),
-                    client_id: Some(client_id.clone()),
-                    ..Default::default()
-                },
-            )
-            .await?;
+            let n = clients::remove(&state, &cli, &client_id).await?;
             println!("removed {client_id}; {n} session(s) ended");
         }
     }
-    db.close().await;
+    state.db.clone().close().await;
     Ok(())
 }
 
 async fn keys_cmd(settings: &Settings, clock: &Clock, cmd: KeysCmd) -> anyhow::Result<()> {
-    let db = open(settings).await?;
-    let now = clock.now_ms();
+    use admin::keys;
+    let state = offline(settings, clock).await?;
+    let cli = Actor::Cli;
     match cmd {
         KeysCmd::List => {
             println!(
                 "{:<44}  {:<6}  {:<9}  {:<13}  {:<13}",
                 "KID", "ALG", "STATE", "ACTIVATES", "RETIRES"
             );
-            for k in store::keys::list(&db.read).await? {
-                let state = if k.publish_until.is_some_and(|u| u <= now) {
-                    "expired"
-                } else if k.retired_at.is_some_and(|r| r <= now) {
-                    "retired"
-                } else if k.activate_at > now {
-                    "pending"
-                } else {
-                    "active"
-                };
+            for k in keys::list(&state).await? {
                 println!(
                     "{:<44}  {:<6}  {:<9}  {:<13}  {:<13}",
                     k.kid,
-                    k.alg,
-                    state,
+                    k.alg.map_or("?", SigningAlg::as_str),
+                    k.state.as_str(),
                     k.activate_at,
                     k.retired_at
                         .map(|r| r.to_string())
@@ -603,15 +484,15 @@ async fn keys_cmd(settings: &Settings, clock: &Clock, cmd: KeysCmd) -> anyhow::R
         }
         KeysCmd::Rotate { alg } => {
             let alg = SigningAlg::parse(&alg).context("unknown algorithm")?;
-            let kid = admin::rotate_signing_key(&db, settings, now, alg, "cli").await?;
-            println!("new {alg} signing key {kid}");
+            let k = keys::rotate(&state, &cli, alg).await?;
+            println!("new {alg} signing key {}", k.kid);
         }
         KeysCmd::Retire { kid } => {
-            admin::retire_signing_key(&db, &kid, "cli", None, now).await?;
+            keys::retire(&state, &cli, &kid).await?;
             println!("retired {kid}");
         }
     }
     std::io::stdout().flush()?;
-    db.close().await;
+    state.db.clone().close().await;
     Ok(())
 }

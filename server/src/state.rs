@@ -22,6 +22,8 @@ pub struct Inner {
     pub metrics: Metrics,
     pub kek: Option<Kek>,
     keys: RwLock<Arc<KeyRing>>,
+    /// False for the CLI, which signs nothing and leaves key reloading to the servers.
+    serving: bool,
 }
 
 impl std::ops::Deref for AppState {
@@ -54,9 +56,39 @@ impl AppState {
             metrics: Metrics::default(),
             kek,
             keys: RwLock::new(Arc::new(KeyRing::default())),
+            serving: true,
         }));
         state.reload_keys().await?;
         Ok(state)
+    }
+
+    /// The state the CLI runs operations with: the same database, settings and clock,
+    /// one password hash at a time, and no key ring (it signs nothing).
+    pub fn offline(db: Db, settings: Settings, clock: Clock) -> anyhow::Result<AppState> {
+        let hasher = PasswordHasher::new(settings.argon2, 1, 0)?;
+        let issuer = settings.issuer_for(&settings.listen);
+        let audience = settings.audience.clone().unwrap_or_else(|| issuer.clone());
+        Ok(AppState(Arc::new(Inner {
+            db,
+            settings,
+            issuer,
+            audience,
+            clock,
+            hasher,
+            metrics: Metrics::default(),
+            kek: None,
+            keys: RwLock::new(Arc::new(KeyRing::default())),
+            serving: false,
+        })))
+    }
+
+    /// After a key was added or retired: a serving instance reloads its ring at once
+    /// (others pick the change up within `key_reload_interval`).
+    pub async fn keys_changed(&self) -> anyhow::Result<()> {
+        if self.serving {
+            self.reload_keys().await?;
+        }
+        Ok(())
     }
 
     pub fn keys(&self) -> Arc<KeyRing> {

@@ -299,7 +299,11 @@ fn cli_changes_take_effect_in_a_running_server() {
     let (_, fourth) = login(&base, "web", "alice", "new-password");
     assert_eq!(kid_of(fourth["access_token"].as_str().unwrap()), new_kid);
     let keys = env.ok(&["keys", "list"], None);
-    assert!(keys.contains("EdDSA") && keys.contains("retired"), "{keys}");
+    // The same state names as the admin API: the old key no longer signs but verifies.
+    assert!(
+        keys.contains("EdDSA") && keys.contains("retiring"),
+        "{keys}"
+    );
     let err = env.fails(&["keys", "retire", &new_kid], None);
     assert!(err.contains("only signing key"), "{err}");
 

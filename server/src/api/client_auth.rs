@@ -2,16 +2,13 @@
 //! (`client_secret_basic`), form fields (`client_secret_post`), or `client_id` alone for
 //! public clients. Exactly one method per request.
 
+use crate::oauth::OAuthError;
+use crate::oauth::client_auth::{self, Client, Credentials};
+use crate::state::AppState;
 use percent_encoding::percent_decode_str;
 use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Basic;
-use subtle::ConstantTimeEq;
-
-use crate::domain::{ClientId, tokens_hash_presented_secret};
-use crate::grants::GrantError;
-use crate::state::AppState;
-use crate::store::{clients, entities::client};
 
 /// `client_secret_basic`: client id and secret, each form-urlencoded, as the Basic
 /// user name and password.
@@ -35,26 +32,25 @@ fn form_decode(s: &str) -> Option<String> {
         .map(|c| c.into_owned())
 }
 
-/// Finds and checks the client. Every failure is `invalid_client`, with the same
-/// description whether the client is unknown or the secret is wrong.
+/// Extracts the credentials and authenticates the client ([`client_auth::authenticate`]).
 pub async fn authenticate(
     state: &AppState,
     req: &Request,
     auth: &ClientAuth,
     form_client_id: Option<&str>,
     form_secret: Option<&str>,
-) -> Result<client::Model, GrantError> {
+) -> Result<Client, OAuthError> {
     let basic_header = req
         .headers()
         .contains_key(poem::http::header::AUTHORIZATION);
-    let fail = |d: &str| GrantError::InvalidClient {
+    let fail = |d: &str| OAuthError::InvalidClient {
         description: d.to_owned(),
         basic: basic_header,
     };
     let (client_id, secret) = match auth {
         ClientAuth::Basic(ClientSecretBasic(b)) => {
             if form_secret.is_some() {
-                return Err(GrantError::InvalidRequest(
+                return Err(OAuthError::InvalidRequest(
                     "use one client authentication method, not both Basic and client_secret".into(),
                 ));
             }
@@ -62,7 +58,7 @@ pub async fn authenticate(
             let secret =
                 form_decode(&b.password).ok_or_else(|| fail("malformed Basic credentials"))?;
             if form_client_id.is_some_and(|f| f != id) {
-                return Err(GrantError::InvalidRequest(
+                return Err(OAuthError::InvalidRequest(
                     "client_id in the form differs from the authenticated client".into(),
                 ));
             }
@@ -76,24 +72,13 @@ pub async fn authenticate(
             (id.to_owned(), form_secret.map(str::to_owned))
         }
     };
-    if ClientId::parse(&client_id).is_err() || secret.as_ref().is_some_and(|s| s.len() > 1024) {
-        return Err(fail("client authentication failed"));
-    }
-    let found = clients::find(&state.db.read, &client_id).await?;
-    let presented_hash = secret.as_deref().map(tokens_hash_presented_secret);
-    let Some(client) = found.filter(|c| !c.disabled) else {
-        return Err(fail("client authentication failed"));
-    };
-    match (&client.secret_hash, presented_hash) {
-        (Some(stored), Some(presented)) => {
-            if bool::from(stored.as_bytes().ct_eq(presented.as_bytes())) {
-                Ok(client)
-            } else {
-                Err(fail("client authentication failed"))
-            }
-        }
-        (Some(_), None) => Err(fail("client authentication failed")),
-        (None, None) => Ok(client),
-        (None, Some(_)) => Err(fail("public clients must not send a secret")),
-    }
+    client_auth::authenticate(
+        state,
+        Credentials {
+            client_id: &client_id,
+            secret: secret.as_deref(),
+            basic: basic_header,
+        },
+    )
+    .await
 }

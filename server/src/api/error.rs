@@ -2,7 +2,8 @@
 
 use poem_openapi::Object;
 
-use crate::grants::GrantError;
+use crate::admin::AdminError;
+use crate::oauth::OAuthError;
 
 /// An error, in the shape RFC 6749 §5.2 defines for the token endpoint and used by every
 /// Tessera endpoint.
@@ -15,6 +16,9 @@ pub struct ErrorBody {
     /// A human-readable explanation.
     #[oai(skip_serializing_if_is_none)]
     pub error_description: Option<String>,
+    /// The request field at fault (e.g. `grant_types`, `redirect_uris`), when one is.
+    #[oai(skip_serializing_if_is_none)]
+    pub field: Option<String>,
 }
 
 impl ErrorBody {
@@ -22,41 +26,50 @@ impl ErrorBody {
         ErrorBody {
             error: error.to_owned(),
             error_description: Some(description.into()),
+            field: None,
+        }
+    }
+
+    /// An error about one field of the request.
+    pub fn for_field(error: &str, field: Option<&str>, description: impl Into<String>) -> Self {
+        ErrorBody {
+            field: field.map(str::to_owned),
+            ..Self::new(error, description)
         }
     }
 
     /// The OAuth error code of a grant failure.
-    pub fn from_grant_code(e: &GrantError) -> &'static str {
+    pub fn from_grant_code(e: &OAuthError) -> &'static str {
         match e {
-            GrantError::InvalidRequest(_) => "invalid_request",
-            GrantError::InvalidClient { .. } => "invalid_client",
-            GrantError::InvalidGrant(_) => "invalid_grant",
-            GrantError::UnauthorizedClient(_) => "unauthorized_client",
-            GrantError::UnsupportedGrantType(_) => "unsupported_grant_type",
-            GrantError::InvalidScope(_) => "invalid_scope",
-            GrantError::TooManyAttempts { .. } => "invalid_grant",
-            GrantError::Unavailable(_) => "temporarily_unavailable",
-            GrantError::Internal(_) => "server_error",
+            OAuthError::InvalidRequest(_) => "invalid_request",
+            OAuthError::InvalidClient { .. } => "invalid_client",
+            OAuthError::InvalidGrant(_) => "invalid_grant",
+            OAuthError::UnauthorizedClient(_) => "unauthorized_client",
+            OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::TooManyAttempts { .. } => "invalid_grant",
+            OAuthError::Unavailable(_) => "temporarily_unavailable",
+            OAuthError::Internal(_) => "server_error",
         }
     }
 
     /// The body for a grant failure. Internal faults are logged here with their detail
     /// and answered generically.
-    pub fn from_grant(e: &GrantError) -> Self {
+    pub fn from_grant(e: &OAuthError) -> Self {
         match e {
-            GrantError::InvalidRequest(d) => Self::new("invalid_request", d),
-            GrantError::InvalidClient { description, .. } => {
+            OAuthError::InvalidRequest(d) => Self::new("invalid_request", d),
+            OAuthError::InvalidClient { description, .. } => {
                 Self::new("invalid_client", description)
             }
-            GrantError::InvalidGrant(d) => Self::new("invalid_grant", d),
-            GrantError::UnauthorizedClient(d) => Self::new("unauthorized_client", d),
-            GrantError::UnsupportedGrantType(d) => Self::new("unsupported_grant_type", d),
-            GrantError::InvalidScope(d) => Self::new("invalid_scope", d),
-            GrantError::TooManyAttempts { description, .. } => {
+            OAuthError::InvalidGrant(d) => Self::new("invalid_grant", d),
+            OAuthError::UnauthorizedClient(d) => Self::new("unauthorized_client", d),
+            OAuthError::UnsupportedGrantType(d) => Self::new("unsupported_grant_type", d),
+            OAuthError::InvalidScope(d) => Self::new("invalid_scope", d),
+            OAuthError::TooManyAttempts { description, .. } => {
                 Self::new("invalid_grant", description)
             }
-            GrantError::Unavailable(d) => Self::new("temporarily_unavailable", d),
-            GrantError::Internal(detail) => {
+            OAuthError::Unavailable(d) => Self::new("temporarily_unavailable", d),
+            OAuthError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 Self::new("server_error", "an internal error occurred")
             }
@@ -65,7 +78,7 @@ impl ErrorBody {
 }
 
 /// The error statuses every OAuth endpoint answers with; [`OAuthErrors::from_grant`] is
-/// the one mapping from a [`GrantError`] to status, body and headers.
+/// the one mapping from a [`OAuthError`] to status, body and headers.
 pub trait OAuthErrors: Sized {
     fn bad_request(body: poem_openapi::payload::Json<ErrorBody>) -> Self;
     fn unauthorized(
@@ -83,18 +96,18 @@ pub trait OAuthErrors: Sized {
         Self::bad_request(body)
     }
 
-    fn from_grant(e: GrantError) -> Self {
+    fn from_grant(e: OAuthError) -> Self {
         let body = poem_openapi::payload::Json(ErrorBody::from_grant(&e));
         match e {
-            GrantError::InvalidClient { basic, .. } => Self::unauthorized(
+            OAuthError::InvalidClient { basic, .. } => Self::unauthorized(
                 body,
                 basic.then(|| "Basic realm=\"tessera\", charset=\"UTF-8\"".to_owned()),
             ),
-            GrantError::Unavailable(_) => Self::unavailable(body, "1".into()),
-            GrantError::TooManyAttempts { retry_after, .. } => {
+            OAuthError::Unavailable(_) => Self::unavailable(body, "1".into()),
+            OAuthError::TooManyAttempts { retry_after, .. } => {
                 Self::too_many_attempts(body, retry_after.to_string())
             }
-            GrantError::Internal(_) => Self::internal(body),
+            OAuthError::Internal(_) => Self::internal(body),
             _ => Self::bad_request(body),
         }
     }
@@ -192,26 +205,29 @@ impl ApiError {
     }
 }
 
-impl From<sea_orm::DbErr> for ApiError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        let text = e.to_string();
-        if text.contains("database is locked") || text.contains("pool timed out") {
-            ApiError::Unavailable(
-                poem_openapi::payload::Json(ErrorBody::new(
-                    "temporarily_unavailable",
-                    "the database is busy, retry shortly",
-                )),
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        use poem_openapi::payload::Json;
+        match e {
+            AdminError::Invalid { field, message } => ApiError::BadRequest(Json(
+                ErrorBody::for_field("invalid_request", field, message),
+            )),
+            AdminError::NotFound(d) => ApiError::not_found(d),
+            AdminError::Conflict { field, message } => {
+                ApiError::Conflict(Json(ErrorBody::for_field("conflict", field, message)))
+            }
+            AdminError::Unavailable(d) => ApiError::Unavailable(
+                Json(ErrorBody::new("temporarily_unavailable", d)),
                 "1".into(),
-            )
-        } else {
-            ApiError::internal(text)
+            ),
+            AdminError::Internal(d) => ApiError::internal(d),
         }
     }
 }
 
-impl From<crate::grants::GrantError> for ApiError {
-    fn from(e: crate::grants::GrantError) -> Self {
-        use crate::grants::GrantError as G;
+impl From<crate::oauth::OAuthError> for ApiError {
+    fn from(e: crate::oauth::OAuthError) -> Self {
+        use crate::oauth::OAuthError as G;
         let body = poem_openapi::payload::Json(ErrorBody::from_grant(&e));
         match e {
             G::Unavailable(_) => ApiError::Unavailable(body, "1".into()),

@@ -8,13 +8,13 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTag;
 use super::auth::UserBearer;
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::meta::request_meta;
 use super::time::datetime;
+use crate::admin::sessions::Owner;
+use crate::admin::{Actor, sessions};
 use crate::domain::RevokeReason;
-use crate::lifecycle;
 use crate::state::AppState;
-use crate::store::families;
 
 #[derive(Default)]
 pub struct MeApi;
@@ -57,14 +57,11 @@ impl MeApi {
     )]
     async fn list(&self, state: Data<&AppState>, auth: UserBearer) -> ApiResult<SessionList> {
         let p = auth.0;
-        let now = state.clock.now_ms();
-        let fams = families::live_for_user(&state.db.read, &p.user_id, now).await?;
-        let ids: Vec<String> = fams.iter().map(|f| f.id.clone()).collect();
-        let last = families::last_used(&state.db.read, &ids).await?;
-        let sessions = fams
+        let sessions = sessions::list_own(&state, &p.user_id)
+            .await?
             .into_iter()
             .map(|f| Session {
-                last_used_at: datetime(last.get(&f.id).copied().unwrap_or(f.created_at)),
+                last_used_at: datetime(f.last_used_at),
                 created_at: datetime(f.created_at),
                 expires_at: datetime(f.expires_at),
                 current: f.id == p.family_id,
@@ -90,19 +87,8 @@ impl MeApi {
         auth: UserBearer,
         id: Path<String>,
     ) -> ApiResult<Revoked> {
-        let p = auth.0;
-        let family = families::find(&state.db.read, &id.0)
-            .await?
-            .filter(|f| f.user_id.as_deref() == Some(p.user_id.as_str()))
-            .ok_or_else(|| ApiError::not_found("no such session"))?;
-        let revoked = lifecycle::end_family(
-            &state,
-            &family,
-            RevokeReason::Logout,
-            &p.user_id,
-            request_meta(req).ip,
-        )
-        .await?;
+        let actor = user_actor(&auth.0, req);
+        let revoked = sessions::end_own(&state, &actor, &id.0).await?;
         Ok(Json(Revoked {
             revoked: u64::from(revoked),
         }))
@@ -114,15 +100,28 @@ impl MeApi {
         method = "delete",
         operation_id = "me_end_all_sessions"
     )]
-    async fn end_all(&self, state: Data<&AppState>, auth: UserBearer) -> ApiResult<Revoked> {
-        let p = auth.0;
-        let n = lifecycle::end_sessions(
+    async fn end_all(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        auth: UserBearer,
+    ) -> ApiResult<Revoked> {
+        let actor = user_actor(&auth.0, req);
+        let n = sessions::end_all(
             &state,
-            families::Owner::User(&p.user_id),
+            &actor,
+            Owner::User(&auth.0.user_id),
             RevokeReason::Logout,
-            &p.user_id,
         )
         .await?;
         Ok(Json(Revoked { revoked: n }))
+    }
+}
+
+/// The caller, acting on their own sessions.
+pub fn user_actor(p: &super::auth::Principal, req: &Request) -> Actor {
+    Actor::User {
+        id: p.user_id.clone(),
+        ip: request_meta(req).ip,
     }
 }

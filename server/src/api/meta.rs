@@ -2,8 +2,8 @@
 
 use poem::Request;
 
+use crate::domain::RequestMeta;
 use crate::state::AppState;
-use crate::store::families::RequestMeta;
 
 /// The client's address: the TCP peer, or, behind `trusted_proxy_hops` proxies that
 /// append to `X-Forwarded-For`, the entry those proxies saw (counting from the right, so

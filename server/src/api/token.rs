@@ -11,7 +11,7 @@ use super::client_auth::{ClientAuth, authenticate};
 use super::error::{ErrorBody, OAuthErrors, describe_parse_error, present};
 use super::meta::request_meta;
 use crate::domain::GrantType;
-use crate::grants::{self, GrantError, TokenSet};
+use crate::oauth::{self, OAuthError, TokenSet};
 use crate::state::AppState;
 
 #[derive(Default)]
@@ -133,8 +133,8 @@ impl From<TokenSet> for TokenResponse {
     }
 }
 
-fn required<'a>(v: &'a Option<String>, name: &str) -> Result<&'a str, GrantError> {
-    present(v).ok_or_else(|| GrantError::InvalidRequest(format!("`{name}` is required")))
+fn required<'a>(v: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {
+    present(v).ok_or_else(|| OAuthError::InvalidRequest(format!("`{name}` is required")))
 }
 
 #[OpenApi(tag = "ApiTag::Oauth")]
@@ -177,11 +177,11 @@ impl TokenApi {
         auth: &ClientAuth,
         body: &TokenRequest,
         grant: Option<GrantType>,
-    ) -> Result<TokenSet, GrantError> {
+    ) -> Result<TokenSet, OAuthError> {
         let grant = grant
             .filter(|g| GrantType::SUPPORTED.contains(g))
             .ok_or_else(|| {
-                GrantError::UnsupportedGrantType(format!(
+                OAuthError::UnsupportedGrantType(format!(
                     "grant_type must be one of: {}",
                     GrantType::join(&GrantType::SUPPORTED)
                 ))
@@ -197,24 +197,24 @@ impl TokenApi {
         let meta = request_meta(req);
         match grant {
             GrantType::Password => {
-                let req = grants::password::PasswordRequest {
+                let req = oauth::password::PasswordRequest {
                     username: required(&body.username, "username")?,
                     password: required(&body.password, "password")?,
                     scope: present(&body.scope),
                 };
-                grants::password::grant(state, &client, req, &meta).await
+                oauth::password::grant(state, &client, req, &meta).await
             }
             GrantType::RefreshToken => {
-                let req = grants::refresh::RefreshRequest {
+                let req = oauth::refresh::RefreshRequest {
                     refresh_token: required(&body.refresh_token, "refresh_token")?,
                     scope: present(&body.scope),
                 };
-                grants::refresh::grant(state, &client, req, &meta).await
+                oauth::refresh::grant(state, &client, req, &meta).await
             }
             GrantType::ClientCredentials => {
-                grants::client_credentials::grant(state, &client, present(&body.scope))
+                oauth::client_credentials::grant(state, &client, present(&body.scope))
             }
-            GrantType::AuthorizationCode => Err(GrantError::UnsupportedGrantType(
+            GrantType::AuthorizationCode => Err(OAuthError::UnsupportedGrantType(
                 "authorization_code is not supported yet".into(),
             )),
         }

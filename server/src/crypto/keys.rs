@@ -4,7 +4,6 @@
 //! access token never parses a key.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 
 use aws_lc_rs::encoding::AsDer;
@@ -15,29 +14,16 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 
 use crate::clock::Millis;
 
-/// The JWS algorithms Tessera signs with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SigningAlg {
-    Es256,
-    EdDsa,
-    Rs256,
+crate::vocabulary! {
+    /// The JWS algorithms Tessera signs with.
+    pub enum SigningAlg {
+        Es256 = "ES256",
+        EdDsa = "EdDSA",
+        Rs256 = "RS256",
+    }
 }
 
 impl SigningAlg {
-    pub const ALL: [SigningAlg; 3] = [SigningAlg::Es256, SigningAlg::EdDsa, SigningAlg::Rs256];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SigningAlg::Es256 => "ES256",
-            SigningAlg::EdDsa => "EdDSA",
-            SigningAlg::Rs256 => "RS256",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-
     pub fn jwt_alg(self) -> Algorithm {
         match self {
             SigningAlg::Es256 => Algorithm::ES256,
@@ -65,12 +51,6 @@ impl SigningAlg {
                 EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| e.to_string())
             }
         }
-    }
-}
-
-impl fmt::Display for SigningAlg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -268,7 +248,7 @@ mod tests {
 
     #[test]
     fn every_alg_generates_signs_and_verifies() {
-        for alg in SigningAlg::ALL {
+        for &alg in SigningAlg::ALL {
             let g = generate(alg).unwrap();
             let k = LoadedKey::from_stored(stored(&g, 0)).unwrap();
             let mut header = jsonwebtoken::Header::new(alg.jwt_alg());

@@ -4,54 +4,12 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
 use super::entities::audit_event;
 use crate::clock::Millis;
-
-/// Event kinds written by the server.
-pub mod kind {
-    pub const LOGIN_SUCCEEDED: &str = "login_succeeded";
-    pub const LOGIN_FAILED: &str = "login_failed";
-    pub const ACCOUNT_LOCKED: &str = "account_locked";
-    pub const REUSE_DETECTED: &str = "reuse_detected";
-    pub const FAMILY_REVOKED: &str = "family_revoked";
-    pub const KEY_CREATED: &str = "key_created";
-    pub const KEY_ROTATED: &str = "key_rotated";
-    pub const KEY_RETIRED: &str = "key_retired";
-    pub const USER_CREATED: &str = "user_created";
-    pub const USER_UPDATED: &str = "user_updated";
-    pub const USER_DELETED: &str = "user_deleted";
-    pub const CLIENT_CREATED: &str = "client_created";
-    pub const CLIENT_UPDATED: &str = "client_updated";
-    pub const CLIENT_REMOVED: &str = "client_removed";
-    pub const ADMIN_ACTION: &str = "admin_action";
-
-    /// Every kind, for filters and documentation.
-    pub const ALL: [&str; 17] = [
-        LOGIN_SUCCEEDED,
-        LOGIN_FAILED,
-        ACCOUNT_LOCKED,
-        REUSE_DETECTED,
-        FAMILY_REVOKED,
-        KEY_CREATED,
-        KEY_ROTATED,
-        KEY_RETIRED,
-        USER_CREATED,
-        USER_UPDATED,
-        USER_DELETED,
-        CLIENT_CREATED,
-        CLIENT_UPDATED,
-        CLIENT_REMOVED,
-        ADMIN_ACTION,
-        TOKEN_REFRESHED,
-        CLIENT_SECRET_ROTATED,
-    ];
-    /// One per refresh, unless the `audit_refreshes` setting is off.
-    pub const TOKEN_REFRESHED: &str = "token_refreshed";
-    pub const CLIENT_SECRET_ROTATED: &str = "client_secret_rotated";
-}
+use crate::domain::AuditKind;
 
 /// One event to record. Fields left `None` do not apply.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct AuditEvent {
-    pub kind: &'static str,
+    pub kind: AuditKind,
     pub actor: Option<String>,
     pub user_id: Option<String>,
     pub client_id: Option<String>,
@@ -61,10 +19,26 @@ pub struct AuditEvent {
     pub detail: Option<serde_json::Value>,
 }
 
+impl AuditEvent {
+    /// An event of this kind; set the fields that apply.
+    pub fn new(kind: AuditKind) -> AuditEvent {
+        AuditEvent {
+            kind,
+            actor: None,
+            user_id: None,
+            client_id: None,
+            family_id: None,
+            ip: None,
+            reason: None,
+            detail: None,
+        }
+    }
+}
+
 pub async fn record(db: &impl ConnectionTrait, at: Millis, e: AuditEvent) -> Result<(), DbErr> {
     audit_event::Entity::insert(audit_event::ActiveModel {
         at: Set(at),
-        kind: Set(e.kind.to_owned()),
+        kind: Set(e.kind.as_str().to_owned()),
         actor: Set(e.actor),
         user_id: Set(e.user_id),
         client_id: Set(e.client_id),
@@ -82,7 +56,7 @@ pub async fn record(db: &impl ConnectionTrait, at: Millis, e: AuditEvent) -> Res
 /// Filters for listing audit events; `None` means any.
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {
-    pub kind: Option<String>,
+    pub kind: Option<AuditKind>,
     pub user_id: Option<String>,
     pub client_id: Option<String>,
     pub family_id: Option<String>,
@@ -100,7 +74,7 @@ pub async fn page(
     use audit_event::Column as C;
     use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
     let mut q = audit_event::Entity::find();
-    if let Some(v) = &f.kind {
+    if let Some(v) = f.kind {
         q = q.filter(C::Kind.eq(v.as_str()));
     }
     if let Some(v) = &f.user_id {
@@ -134,7 +108,7 @@ pub async fn replayed_generation(
     use sea_orm::{ColumnTrait, QueryFilter};
     let row = audit_event::Entity::find()
         .filter(audit_event::Column::FamilyId.eq(family_id))
-        .filter(audit_event::Column::Kind.eq(kind::REUSE_DETECTED))
+        .filter(audit_event::Column::Kind.eq(AuditKind::ReuseDetected.as_str()))
         .one(db)
         .await?;
     Ok(row

@@ -55,6 +55,11 @@ pub async fn insert(db: &impl ConnectionTrait, c: NewClient, now: Millis) -> Res
     Ok(())
 }
 
+pub async fn count(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    Clients::find().count(db).await
+}
+
 pub async fn delete(db: &impl ConnectionTrait, client_id: &str) -> Result<bool, DbErr> {
     let r = Clients::delete_many()
         .filter(client::Column::ClientId.eq(client_id))
@@ -115,4 +120,38 @@ pub async fn set_secret_hash(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// A client's effective settings: its own values, or the server's defaults.
+#[derive(Debug, Clone)]
+pub struct ClientPolicy {
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Scope,
+    pub access_ttl: i64,
+    pub refresh_idle_ttl: i64,
+    pub refresh_absolute_ttl: i64,
+    pub reuse_leeway: i64,
+}
+
+impl client::Model {
+    pub fn policy(&self, defaults: &crate::config::Settings) -> ClientPolicy {
+        ClientPolicy {
+            grant_types: self.grants(),
+            scopes: Scope::parse(&self.scopes).unwrap_or_default(),
+            access_ttl: self.access_ttl.unwrap_or(defaults.access_ttl),
+            refresh_idle_ttl: self.refresh_idle_ttl.unwrap_or(defaults.refresh_idle_ttl),
+            refresh_absolute_ttl: self
+                .refresh_absolute_ttl
+                .unwrap_or(defaults.refresh_absolute_ttl),
+            reuse_leeway: self.reuse_leeway.unwrap_or(defaults.reuse_leeway),
+        }
+    }
+
+    pub fn grants(&self) -> Vec<GrantType> {
+        GrantType::parse_list(&self.grant_types).unwrap_or_default()
+    }
+
+    pub fn redirect_uri_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.redirect_uris).unwrap_or_default()
+    }
 }

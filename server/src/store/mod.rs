@@ -11,8 +11,10 @@
 pub mod audit;
 pub mod clients;
 pub mod entities;
-pub mod families;
 pub mod keys;
+pub mod revoked;
+pub mod rotation;
+pub mod sessions;
 pub mod stats;
 pub mod throttle;
 pub mod users;
@@ -125,10 +127,42 @@ pub fn contains_ci<C: sea_orm::ColumnTrait>(
     Func::lower(Expr::col(col)).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }
 
+/// What a database error means for the caller: the one classification every layer uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Overloaded or unreachable (locked, pool exhausted, connection lost): retry shortly,
+    /// answered 503 `temporarily_unavailable`.
+    Busy,
+    /// A unique constraint (a duplicate name, say): the caller's input conflicts.
+    Duplicate,
+    /// Anything else: a fault on our side.
+    Other,
+}
+
+pub fn classify(err: &DbErr) -> Fault {
+    if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+        return Fault::Duplicate;
+    }
+    if matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+        return Fault::Busy;
+    }
+    let text = err.to_string();
+    if text.contains("database is locked")
+        || text.contains("pool timed out")
+        || text.contains("database or disk is full")
+        || text.contains("Connection refused")
+        || text.contains("connection closed")
+    {
+        Fault::Busy
+    } else {
+        Fault::Other
+    }
+}
+
 /// True when the error is a unique-constraint violation (a duplicate name, say), which
 /// the caller turns into a client error.
 pub fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+    classify(err) == Fault::Duplicate
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
-use super::audit::kind;
 use super::entities::{audit_event, refresh_token};
 use crate::clock::Millis;
+use crate::domain::AuditKind;
 
 /// Counts per bucket start (milliseconds).
 #[derive(Debug, Default, Clone, Copy)]
@@ -33,9 +33,9 @@ pub async fn series(
         .column_as(audit_event::Column::Id.count(), "n")
         .filter(audit_event::Column::At.gte(from))
         .filter(audit_event::Column::Kind.is_in([
-            kind::LOGIN_SUCCEEDED,
-            kind::LOGIN_FAILED,
-            kind::REUSE_DETECTED,
+            AuditKind::LoginSucceeded.as_str(),
+            AuditKind::LoginFailed.as_str(),
+            AuditKind::ReuseDetected.as_str(),
         ]))
         .group_by(audit_event::Column::Kind)
         .group_by(Expr::col(Alias::new("b")))
@@ -44,9 +44,9 @@ pub async fn series(
         .await?;
     for (k, b, n) in audit_rows {
         let e = out.entry(b * bucket_ms).or_default();
-        match k.as_str() {
-            kind::LOGIN_SUCCEEDED => e.sign_ins += n,
-            kind::LOGIN_FAILED => e.failed_logins += n,
+        match AuditKind::parse(&k) {
+            Some(AuditKind::LoginSucceeded) => e.sign_ins += n,
+            Some(AuditKind::LoginFailed) => e.failed_logins += n,
             _ => e.reuse_detections += n,
         }
     }

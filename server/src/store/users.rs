@@ -143,6 +143,21 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     Users::find().count(db).await
 }
 
+/// Takes the row locks of every enabled administrator (a no-op write), so changes that
+/// must keep one of them run one after the other on any backend.
+pub async fn lock_active_admins(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    Users::update_many()
+        .col_expr(
+            user::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::col(user::Column::UpdatedAt),
+        )
+        .filter(user::Column::IsAdmin.eq(true))
+        .filter(user::Column::Disabled.eq(false))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Enabled administrators other than `except`.
 pub async fn count_other_active_admins(
     db: &impl ConnectionTrait,

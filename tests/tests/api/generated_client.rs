@@ -89,7 +89,7 @@ async fn generated_client_signs_in_and_administers() {
     let stats = admin.admin_stats().send().await.unwrap().into_inner();
     assert_eq!(stats.totals.users, 2);
     let keys = admin.admin_list_keys().send().await.unwrap().into_inner();
-    assert_eq!(keys.items[0].state, "active");
+    assert_eq!(keys.items[0].state, tessera_client::types::KeyState::Active);
     let not_found = admin.admin_get_user().id("nope").send().await.unwrap_err();
     assert_eq!(not_found.status().map(|s| s.as_u16()), Some(404));
     app.stop().await;

@@ -249,17 +249,14 @@ async fn key_rotation_prepublishes_then_retires() {
         .await;
     let old_kid = kid_of(before.str("access_token"));
     let state = app.state();
-    let now = app.clock.now_ms();
-    let new_kid = tessera_server::admin::rotate_signing_key(
-        &state.db,
-        &state.settings,
-        now,
+    let new_kid = tessera_server::admin::keys::rotate(
+        state,
+        &tessera_server::admin::Actor::Cli,
         tessera_server::crypto::keys::SigningAlg::EdDsa,
-        "test",
     )
     .await
-    .unwrap();
-    state.reload_keys().await.unwrap();
+    .unwrap()
+    .kid;
     // Published at once, but not signing yet.
     let kids = jwks_kids(&app).await;
     assert!(kids.contains(&old_kid) && kids.contains(&new_kid));
@@ -304,16 +301,13 @@ async fn a_retired_key_stops_verifying_at_once() {
         .await;
     let old_kid = kid_of(before.str("access_token"));
     let state = app.state();
-    tessera_server::admin::rotate_signing_key(
-        &state.db,
-        &state.settings,
-        app.clock.now_ms(),
+    tessera_server::admin::keys::rotate(
+        state,
+        &tessera_server::admin::Actor::Cli,
         tessera_server::crypto::keys::SigningAlg::Rs256,
-        "test",
     )
     .await
     .unwrap();
-    state.reload_keys().await.unwrap();
     let after = app
         .login(Auth::Public("web"), "alice", "alice-password")
         .await;

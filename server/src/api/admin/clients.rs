@@ -5,17 +5,15 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Object, OpenApi};
 
-use super::{Deleted, RevokedCount, actor, bad};
-use crate::admin::{self, ClientSettings};
+use super::{Deleted, RevokedCount, actor, page};
+use crate::admin::clients::{self, Change, ClientChanges, ClientRecord, ClientSettings};
+use crate::admin::sessions::{self, Owner};
 use crate::api::ApiTag;
 use crate::api::auth::AdminBearer;
-use crate::api::error::{ApiError, ApiResult};
+use crate::api::error::ApiResult;
 use crate::api::time::datetime;
-use crate::domain::{GrantType, Scope};
+use crate::domain::GrantType;
 use crate::state::AppState;
-use crate::store::clients;
-use crate::store::entities::client;
-use crate::store::families::Owner;
 
 #[derive(Default)]
 pub struct AdminClientsApi;
@@ -26,7 +24,7 @@ pub struct ClientView {
     pub client_id: String,
     /// Public clients have no secret (apps in a browser or on a device).
     pub public: bool,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub redirect_uris: Vec<String>,
     /// Seconds; absent means the server default (shown in `effective_*`).
@@ -43,6 +41,29 @@ pub struct ClientView {
     pub updated_at: time::OffsetDateTime,
 }
 
+impl From<ClientRecord> for ClientView {
+    fn from(c: ClientRecord) -> Self {
+        ClientView {
+            client_id: c.client_id,
+            public: c.public,
+            grant_types: c.grant_types,
+            scopes: c.scopes,
+            redirect_uris: c.redirect_uris,
+            access_ttl: c.access_ttl,
+            refresh_idle_ttl: c.refresh_idle_ttl,
+            refresh_absolute_ttl: c.refresh_absolute_ttl,
+            reuse_leeway: c.reuse_leeway,
+            effective_access_ttl: c.effective_access_ttl,
+            effective_refresh_idle_ttl: c.effective_refresh_idle_ttl,
+            effective_refresh_absolute_ttl: c.effective_refresh_absolute_ttl,
+            effective_reuse_leeway: c.effective_reuse_leeway,
+            disabled: c.disabled,
+            created_at: datetime(c.created_at),
+            updated_at: datetime(c.updated_at),
+        }
+    }
+}
+
 #[derive(Debug, Object)]
 pub struct ClientPage {
     pub items: Vec<ClientView>,
@@ -57,15 +78,19 @@ pub struct CreateClient {
     /// A public client has no secret; a confidential one gets a generated secret.
     #[oai(default)]
     pub public: bool,
-    /// `password`, `refresh_token`, `client_credentials`.
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     #[oai(default)]
     pub scopes: Vec<String>,
+    /// Absolute http(s) URIs without a fragment, compared as exact strings.
     #[oai(default)]
     pub redirect_uris: Vec<String>,
+    /// Seconds, 1 to 86400.
     pub access_ttl: Option<i64>,
+    /// Seconds, 1 to 31536000.
     pub refresh_idle_ttl: Option<i64>,
+    /// Seconds, 1 to 31536000.
     pub refresh_absolute_ttl: Option<i64>,
+    /// Seconds, 0 to 60.
     pub reuse_leeway: Option<i64>,
 }
 
@@ -77,10 +102,10 @@ pub struct ClientCreated {
 }
 
 /// Fields to change; absent fields stay. A lifetime set to `null` returns to the server
-/// default.
+/// default. Disabling a client ends its sessions.
 #[derive(Debug, Object)]
 pub struct UpdateClient {
-    pub grant_types: Option<Vec<String>>,
+    pub grant_types: Option<Vec<GrantType>>,
     pub scopes: Option<Vec<String>>,
     pub redirect_uris: Option<Vec<String>>,
     pub access_ttl: MaybeUndefined<i64>,
@@ -96,50 +121,11 @@ pub struct ClientSecretView {
     pub client_secret: String,
 }
 
-pub fn view(state: &AppState, c: client::Model) -> ClientView {
-    let policy = crate::grants::ClientPolicy::of(&c, state);
-    ClientView {
-        public: c.is_public,
-        grant_types: policy
-            .grant_types
-            .iter()
-            .map(|g| g.as_str().to_owned())
-            .collect(),
-        scopes: policy.scopes.iter().map(str::to_owned).collect(),
-        redirect_uris: serde_json::from_str(&c.redirect_uris).unwrap_or_default(),
-        access_ttl: c.access_ttl,
-        refresh_idle_ttl: c.refresh_idle_ttl,
-        refresh_absolute_ttl: c.refresh_absolute_ttl,
-        reuse_leeway: c.reuse_leeway,
-        effective_access_ttl: policy.access_ttl,
-        effective_refresh_idle_ttl: policy.refresh_idle_ttl,
-        effective_refresh_absolute_ttl: policy.refresh_absolute_ttl,
-        effective_reuse_leeway: policy.reuse_leeway,
-        disabled: c.disabled,
-        created_at: datetime(c.created_at),
-        updated_at: datetime(c.updated_at),
-        client_id: c.client_id,
-    }
-}
-
-fn grants(list: &[String]) -> Result<Vec<GrantType>, ApiError> {
-    GrantType::parse_list(&list.join(" ")).map_err(|e| bad(format!("grant_types: {e}")))
-}
-
-fn scopes(list: &[String]) -> Result<Scope, ApiError> {
-    if list.iter().any(|s| s.is_empty() || s.contains(' ')) {
-        return Err(bad(
-            "scopes: each scope is one non-empty token without spaces",
-        ));
-    }
-    Scope::parse(&list.join(" ")).map_err(|e| bad(format!("scopes: {e}")))
-}
-
-fn merge(old: Option<i64>, new: MaybeUndefined<i64>) -> Option<i64> {
-    match new {
-        MaybeUndefined::Undefined => old,
-        MaybeUndefined::Null => None,
-        MaybeUndefined::Value(v) => Some(v),
+fn change(v: MaybeUndefined<i64>) -> Change<i64> {
+    match v {
+        MaybeUndefined::Undefined => Change::Keep,
+        MaybeUndefined::Null => Change::Reset,
+        MaybeUndefined::Value(v) => Change::Set(v),
     }
 }
 
@@ -154,15 +140,11 @@ impl AdminClientsApi {
         cursor: Query<Option<String>>,
         limit: Query<Option<u64>>,
     ) -> ApiResult<ClientPage> {
-        let limit = super::limit(limit.0)?;
-        let (rows, total) = clients::page(&state.db.read, cursor.0.as_deref(), limit).await?;
-        let next_cursor = (rows.len() as u64 == limit)
-            .then(|| rows.last().map(|c| c.client_id.clone()))
-            .flatten();
+        let p = clients::list(&state, &page(cursor.0, limit.0)).await?;
         Ok(Json(ClientPage {
-            items: rows.into_iter().map(|c| view(&state, c)).collect(),
-            next_cursor,
-            total,
+            items: p.items.into_iter().map(ClientView::from).collect(),
+            next_cursor: p.next_cursor,
+            total: p.total,
         }))
     }
 
@@ -181,24 +163,25 @@ impl AdminClientsApi {
     ) -> ApiResult<ClientCreated> {
         let b = body.0;
         let settings = ClientSettings {
-            grant_types: grants(&b.grant_types)?,
-            scopes: scopes(&b.scopes)?,
+            grant_types: b.grant_types,
+            scopes: b.scopes,
             redirect_uris: b.redirect_uris,
             access_ttl: b.access_ttl,
             refresh_idle_ttl: b.refresh_idle_ttl,
             refresh_absolute_ttl: b.refresh_absolute_ttl,
             reuse_leeway: b.reuse_leeway,
         };
-        let (c, client_secret) = admin::create_client(
+        let (c, client_secret) = clients::create(
             &state,
             &actor(&admin.0, req),
             &b.client_id,
             b.public,
             settings,
+            None,
         )
         .await?;
         Ok(Json(ClientCreated {
-            client: view(&state, c),
+            client: c.into(),
             client_secret,
         }))
     }
@@ -215,7 +198,7 @@ impl AdminClientsApi {
         _admin: AdminBearer,
         id: Path<String>,
     ) -> ApiResult<ClientView> {
-        Ok(Json(view(&state, admin::find_client(&state, &id.0).await?)))
+        Ok(Json(clients::get(&state, &id.0).await?.into()))
     }
 
     /// Update a client
@@ -233,20 +216,18 @@ impl AdminClientsApi {
         body: Json<UpdateClient>,
     ) -> ApiResult<ClientView> {
         let b = body.0;
-        let c = admin::find_client(&state, &id.0).await?;
-        let current = view(&state, c.clone());
-        let settings = ClientSettings {
-            grant_types: grants(b.grant_types.as_ref().unwrap_or(&current.grant_types))?,
-            scopes: scopes(b.scopes.as_ref().unwrap_or(&current.scopes))?,
-            redirect_uris: b.redirect_uris.unwrap_or(current.redirect_uris),
-            access_ttl: merge(c.access_ttl, b.access_ttl),
-            refresh_idle_ttl: merge(c.refresh_idle_ttl, b.refresh_idle_ttl),
-            refresh_absolute_ttl: merge(c.refresh_absolute_ttl, b.refresh_absolute_ttl),
-            reuse_leeway: merge(c.reuse_leeway, b.reuse_leeway),
+        let changes = ClientChanges {
+            grant_types: b.grant_types,
+            scopes: b.scopes,
+            redirect_uris: b.redirect_uris,
+            access_ttl: change(b.access_ttl),
+            refresh_idle_ttl: change(b.refresh_idle_ttl),
+            refresh_absolute_ttl: change(b.refresh_absolute_ttl),
+            reuse_leeway: change(b.reuse_leeway),
+            disabled: b.disabled,
         };
-        let c =
-            admin::update_client(&state, &actor(&admin.0, req), c, settings, b.disabled).await?;
-        Ok(Json(view(&state, c)))
+        let c = clients::update(&state, &actor(&admin.0, req), &id.0, changes).await?;
+        Ok(Json(c.into()))
     }
 
     /// Rotate a client's secret
@@ -262,14 +243,14 @@ impl AdminClientsApi {
         admin: AdminBearer,
         id: Path<String>,
     ) -> ApiResult<ClientSecretView> {
-        let client_secret =
-            admin::rotate_client_secret(&state, &actor(&admin.0, req), &id.0).await?;
+        let client_secret = clients::rotate_secret(&state, &actor(&admin.0, req), &id.0).await?;
         Ok(Json(ClientSecretView { client_secret }))
     }
 
     /// Remove a client
     ///
-    /// Ends all its sessions (reason `client_removed`).
+    /// Ends all its sessions (reason `client_removed`). The built-in `tessera-admin`
+    /// client cannot be removed.
     #[oai(
         path = "/clients/:id",
         method = "delete",
@@ -282,7 +263,7 @@ impl AdminClientsApi {
         admin: AdminBearer,
         id: Path<String>,
     ) -> ApiResult<Deleted> {
-        let sessions_ended = admin::remove_client(&state, &actor(&admin.0, req), &id.0).await?;
+        let sessions_ended = clients::remove(&state, &actor(&admin.0, req), &id.0).await?;
         Ok(Json(Deleted {
             id: id.0,
             sessions_ended,
@@ -302,9 +283,8 @@ impl AdminClientsApi {
         admin: AdminBearer,
         id: Path<String>,
     ) -> ApiResult<RevokedCount> {
-        admin::find_client(&state, &id.0).await?;
         let revoked =
-            admin::revoke_sessions(&state, &actor(&admin.0, req), Owner::Client(&id.0)).await?;
+            sessions::revoke_all(&state, &actor(&admin.0, req), Owner::Client(&id.0)).await?;
         Ok(Json(RevokedCount { revoked }))
     }
 }

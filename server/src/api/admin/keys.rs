@@ -5,15 +5,14 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::actor;
-use crate::admin;
+use crate::admin::keys::{self, KeyRecord};
 use crate::api::ApiTag;
 use crate::api::auth::AdminBearer;
 use crate::api::error::ApiResult;
 use crate::api::time::{datetime, opt_datetime};
-use crate::clock::Millis;
+use crate::crypto::keys::SigningAlg;
+use crate::domain::KeyState;
 use crate::state::AppState;
-use crate::store::entities::signing_key;
-use crate::store::{self, families};
 
 #[derive(Default)]
 pub struct AdminKeysApi;
@@ -22,11 +21,10 @@ pub struct AdminKeysApi;
 #[derive(Debug, Object)]
 pub struct KeyView {
     pub kid: String,
-    /// `ES256`, `EdDSA` or `RS256`.
-    pub alg: String,
-    /// `pending` (published, not signing yet), `active` (signing), `retiring` (no longer
-    /// signing, still verifying tokens it signed) or `retired` (gone from the JWKS).
-    pub state: String,
+    /// Absent only for a key written by a newer version with an algorithm this one
+    /// does not know.
+    pub alg: Option<SigningAlg>,
+    pub state: KeyState,
     pub created_at: time::OffsetDateTime,
     pub activate_at: time::OffsetDateTime,
     /// When it stops (or stopped) signing.
@@ -40,6 +38,22 @@ pub struct KeyView {
     pub unexpired_tokens: u64,
 }
 
+impl From<KeyRecord> for KeyView {
+    fn from(k: KeyRecord) -> Self {
+        KeyView {
+            kid: k.kid,
+            alg: k.alg,
+            state: k.state,
+            created_at: datetime(k.created_at),
+            activate_at: datetime(k.activate_at),
+            retired_at: opt_datetime(k.retired_at),
+            publish_until: opt_datetime(k.publish_until),
+            encrypted: k.encrypted,
+            unexpired_tokens: k.unexpired_tokens,
+        }
+    }
+}
+
 #[derive(Debug, Object)]
 pub struct KeyList {
     /// Newest activation first.
@@ -48,42 +62,8 @@ pub struct KeyList {
 
 #[derive(Debug, Object)]
 pub struct RotateKey {
-    /// `ES256` (default), `EdDSA` or `RS256`.
-    pub alg: Option<String>,
-}
-
-fn key_state(k: &signing_key::Model, now: Millis) -> &'static str {
-    if k.publish_until.is_some_and(|u| u <= now) {
-        "retired"
-    } else if k.retired_at.is_some_and(|r| r <= now) {
-        "retiring"
-    } else if k.activate_at > now {
-        "pending"
-    } else {
-        "active"
-    }
-}
-
-async fn view(
-    state: &AppState,
-    k: signing_key::Model,
-) -> Result<KeyView, crate::api::error::ApiError> {
-    let now = state.clock.now_ms();
-    let ttl_ms = state.settings.access_ttl * 1000;
-    let signed_until = k.retired_at.map_or(now, |r| r.min(now));
-    let from = k.activate_at.max(now - ttl_ms);
-    let unexpired_tokens = families::issued_between(&state.db.read, from, signed_until).await?;
-    Ok(KeyView {
-        state: key_state(&k, now).to_owned(),
-        created_at: datetime(k.created_at),
-        activate_at: datetime(k.activate_at),
-        retired_at: opt_datetime(k.retired_at),
-        publish_until: opt_datetime(k.publish_until),
-        encrypted: k.key_encryption.is_some(),
-        unexpired_tokens,
-        kid: k.kid,
-        alg: k.alg,
-    })
+    /// `ES256` when absent.
+    pub alg: Option<SigningAlg>,
 }
 
 #[OpenApi(prefix_path = "/admin/v1", tag = "ApiTag::AdminKeys")]
@@ -91,10 +71,11 @@ impl AdminKeysApi {
     /// List signing keys
     #[oai(path = "/keys", method = "get", operation_id = "admin_list_keys")]
     async fn list(&self, state: Data<&AppState>, _admin: AdminBearer) -> ApiResult<KeyList> {
-        let mut items = Vec::new();
-        for k in store::keys::list(&state.db.read).await? {
-            items.push(view(&state, k).await?);
-        }
+        let items = keys::list(&state)
+            .await?
+            .into_iter()
+            .map(KeyView::from)
+            .collect();
         Ok(Json(KeyList { items }))
     }
 
@@ -114,9 +95,12 @@ impl AdminKeysApi {
         admin: AdminBearer,
         body: Json<RotateKey>,
     ) -> ApiResult<KeyView> {
-        let alg = admin::parse_alg(body.0.alg.as_deref().unwrap_or("ES256"))?;
-        let k = admin::rotate_key(&state, &actor(&admin.0, req), alg).await?;
-        Ok(Json(view(&state, k).await?))
+        let alg = body.0.alg.unwrap_or(SigningAlg::Es256);
+        Ok(Json(
+            keys::rotate(&state, &actor(&admin.0, req), alg)
+                .await?
+                .into(),
+        ))
     }
 
     /// Retire a signing key now
@@ -135,7 +119,10 @@ impl AdminKeysApi {
         admin: AdminBearer,
         kid: Path<String>,
     ) -> ApiResult<KeyView> {
-        let k = admin::retire_key(&state, &actor(&admin.0, req), &kid.0).await?;
-        Ok(Json(view(&state, k).await?))
+        Ok(Json(
+            keys::retire(&state, &actor(&admin.0, req), &kid.0)
+                .await?
+                .into(),
+        ))
     }
 }

@@ -4,16 +4,14 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
-use super::{Deleted, RevokedCount, actor};
-use crate::admin;
+use super::{Deleted, RevokedCount, actor, page};
+use crate::admin::sessions::{self, Owner};
+use crate::admin::users::{self, UserRecord};
 use crate::api::ApiTag;
 use crate::api::auth::AdminBearer;
 use crate::api::error::ApiResult;
 use crate::api::time::{datetime, opt_datetime};
 use crate::state::AppState;
-use crate::store::entities::user;
-use crate::store::families::{self, Owner};
-use crate::store::users;
 
 #[derive(Default)]
 pub struct AdminUsersApi;
@@ -30,6 +28,21 @@ pub struct UserView {
     pub last_login_at: Option<time::OffsetDateTime>,
     /// Refresh families that can still be refreshed.
     pub live_sessions: i64,
+}
+
+impl From<UserRecord> for UserView {
+    fn from(u: UserRecord) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username,
+            is_admin: u.is_admin,
+            disabled: u.disabled,
+            created_at: datetime(u.created_at),
+            updated_at: datetime(u.updated_at),
+            last_login_at: opt_datetime(u.last_login_at),
+            live_sessions: u.live_sessions,
+        }
+    }
 }
 
 /// A page of users, by username.
@@ -77,39 +90,16 @@ pub struct SetPassword {
 #[derive(Debug, Object)]
 pub struct PasswordSet {
     pub generated_password: Option<String>,
-}
-
-pub async fn view(
-    state: &AppState,
-    u: user::Model,
-) -> Result<UserView, crate::api::error::ApiError> {
-    let counts = families::live_counts_by_user(
-        &state.db.read,
-        std::slice::from_ref(&u.id),
-        state.clock.now_ms(),
-    )
-    .await?;
-    Ok(to_view(u, &counts))
-}
-
-fn to_view(u: user::Model, counts: &std::collections::HashMap<String, i64>) -> UserView {
-    UserView {
-        live_sessions: counts.get(&u.id).copied().unwrap_or(0),
-        created_at: datetime(u.created_at),
-        updated_at: datetime(u.updated_at),
-        last_login_at: opt_datetime(u.last_login_at),
-        id: u.id,
-        username: u.username,
-        is_admin: u.is_admin,
-        disabled: u.disabled,
-    }
+    /// Sessions ended by the change.
+    pub sessions_ended: u64,
 }
 
 #[OpenApi(prefix_path = "/admin/v1", tag = "ApiTag::AdminUsers")]
 impl AdminUsersApi {
     /// List users
     ///
-    /// Ordered by username; `search` matches any part of it, ignoring case.
+    /// Ordered by username; `search` (at most 64 characters) matches any part of it,
+    /// ignoring case.
     #[oai(path = "/users", method = "get", operation_id = "admin_list_users")]
     async fn list(
         &self,
@@ -119,24 +109,11 @@ impl AdminUsersApi {
         cursor: Query<Option<String>>,
         limit: Query<Option<u64>>,
     ) -> ApiResult<UserPage> {
-        let limit = super::limit(limit.0)?;
-        let (rows, total) = users::page(
-            &state.db.read,
-            search.0.as_deref(),
-            cursor.0.as_deref(),
-            limit,
-        )
-        .await?;
-        let ids: Vec<String> = rows.iter().map(|u| u.id.clone()).collect();
-        let counts =
-            families::live_counts_by_user(&state.db.read, &ids, state.clock.now_ms()).await?;
-        let next_cursor = (rows.len() as u64 == limit)
-            .then(|| rows.last().map(|u| u.username.clone()))
-            .flatten();
+        let p = users::list(&state, search.0, &page(cursor.0, limit.0)).await?;
         Ok(Json(UserPage {
-            items: rows.into_iter().map(|u| to_view(u, &counts)).collect(),
-            next_cursor,
-            total,
+            items: p.items.into_iter().map(UserView::from).collect(),
+            next_cursor: p.next_cursor,
+            total: p.total,
         }))
     }
 
@@ -149,17 +126,17 @@ impl AdminUsersApi {
         admin: AdminBearer,
         body: Json<CreateUser>,
     ) -> ApiResult<UserCreated> {
-        let body = body.0;
-        let (u, generated_password) = admin::create_user(
+        let b = body.0;
+        let (u, generated_password) = users::create(
             &state,
             &actor(&admin.0, req),
-            &body.username,
-            body.password,
-            body.is_admin,
+            &b.username,
+            b.password,
+            b.is_admin,
         )
         .await?;
         Ok(Json(UserCreated {
-            user: view(&state, u).await?,
+            user: u.into(),
             generated_password,
         }))
     }
@@ -172,8 +149,7 @@ impl AdminUsersApi {
         _admin: AdminBearer,
         id: Path<String>,
     ) -> ApiResult<UserView> {
-        let u = admin::find_user(&state, &id.0).await?;
-        Ok(Json(view(&state, u).await?))
+        Ok(Json(users::get(&state, &id.0).await?.into()))
     }
 
     /// Update a user (admin role, disabled)
@@ -193,7 +169,7 @@ impl AdminUsersApi {
         id: Path<String>,
         body: Json<UpdateUser>,
     ) -> ApiResult<UserView> {
-        let u = admin::update_user(
+        let u = users::update(
             &state,
             &actor(&admin.0, req),
             &id.0,
@@ -201,7 +177,7 @@ impl AdminUsersApi {
             body.disabled,
         )
         .await?;
-        Ok(Json(view(&state, u).await?))
+        Ok(Json(u.into()))
     }
 
     /// Set a user's password
@@ -220,14 +196,17 @@ impl AdminUsersApi {
         id: Path<String>,
         body: Json<SetPassword>,
     ) -> ApiResult<PasswordSet> {
-        let generated_password =
-            admin::set_password(&state, &actor(&admin.0, req), &id.0, body.0.password).await?;
-        Ok(Json(PasswordSet { generated_password }))
+        let (sessions_ended, generated_password) =
+            users::set_password(&state, &actor(&admin.0, req), &id.0, body.0.password).await?;
+        Ok(Json(PasswordSet {
+            generated_password,
+            sessions_ended,
+        }))
     }
 
     /// Delete a user
     ///
-    /// Ends the user's sessions first. The last enabled administrator cannot be deleted.
+    /// Ends the user's sessions. The last enabled administrator cannot be deleted.
     #[oai(
         path = "/users/:id",
         method = "delete",
@@ -240,7 +219,7 @@ impl AdminUsersApi {
         admin: AdminBearer,
         id: Path<String>,
     ) -> ApiResult<Deleted> {
-        let sessions_ended = admin::delete_user(&state, &actor(&admin.0, req), &id.0).await?;
+        let sessions_ended = users::delete(&state, &actor(&admin.0, req), &id.0).await?;
         Ok(Json(Deleted {
             id: id.0,
             sessions_ended,
@@ -260,9 +239,8 @@ impl AdminUsersApi {
         admin: AdminBearer,
         id: Path<String>,
     ) -> ApiResult<RevokedCount> {
-        admin::find_user(&state, &id.0).await?;
         let revoked =
-            admin::revoke_sessions(&state, &actor(&admin.0, req), Owner::User(&id.0)).await?;
+            sessions::revoke_all(&state, &actor(&admin.0, req), Owner::User(&id.0)).await?;
         Ok(Json(RevokedCount { revoked }))
     }
 }

@@ -5,5 +5,6 @@ pub mod client;
 pub mod login_throttle;
 pub mod refresh_family;
 pub mod refresh_token;
+pub mod revoked_access_token;
 pub mod signing_key;
 pub mod user;

@@ -1,7 +1,7 @@
 //! Client credentials grant (RFC 6749 §4.4): a confidential client acting for itself.
 //! No refresh token (§4.4.3), no family.
 
-use super::{ClientPolicy, GrantError, TokenSet, issue_access_token, resolve_scope};
+use super::{OAuthError, TokenSet, issue_access_token, resolve_scope};
 use crate::domain::GrantType;
 use crate::state::AppState;
 use crate::store::entities::client;
@@ -10,11 +10,11 @@ pub fn grant(
     state: &AppState,
     client: &client::Model,
     scope: Option<&str>,
-) -> Result<TokenSet, GrantError> {
-    let policy = ClientPolicy::of(client, state);
-    policy.require_grant(&client.client_id, GrantType::ClientCredentials)?;
+) -> Result<TokenSet, OAuthError> {
+    let policy = client.policy(&state.settings);
+    super::require_grant(&client.client_id, &policy, GrantType::ClientCredentials)?;
     if client.is_public {
-        return Err(GrantError::UnauthorizedClient(
+        return Err(OAuthError::UnauthorizedClient(
             "public clients cannot use the client_credentials grant".into(),
         ));
     }

@@ -1,17 +1,24 @@
-//! The token grants. Each takes an authenticated client and parsed input, applies the
-//! rules, and returns a [`TokenSet`] or a [`GrantError`] that the HTTP edge turns into an
-//! RFC 6749 §5.2 error.
+//! The OAuth flows: client and bearer authentication, the token grants (one module per
+//! RFC 6749 flow), revocation (RFC 7009) and introspection (RFC 7662). Each takes parsed
+//! input, applies the rules, and returns its result or an [`OAuthError`] that the HTTP
+//! edge turns into an RFC 6749 §5.2 error. See docs/protocol.md.
 
+pub mod bearer;
+pub mod client_auth;
 pub mod client_credentials;
+pub mod introspection;
 pub mod password;
 pub mod refresh;
+pub mod revocation;
 
 use sea_orm::DbErr;
 
+use crate::admin::AdminError;
 use crate::crypto::jwt::{self, AccessClaims};
 use crate::domain::{GrantType, Scope};
 use crate::state::AppState;
-use crate::store::entities::client;
+use crate::store::clients::ClientPolicy;
+use crate::store::{Fault, classify};
 
 /// What a successful grant hands back.
 #[derive(Debug)]
@@ -30,7 +37,7 @@ impl TokenSet {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum GrantError {
+pub enum OAuthError {
     #[error("{0}")]
     InvalidRequest(String),
     #[error("{description}")]
@@ -57,59 +64,48 @@ pub enum GrantError {
     Internal(String),
 }
 
-impl From<DbErr> for GrantError {
+impl From<DbErr> for OAuthError {
     fn from(e: DbErr) -> Self {
-        let text = e.to_string();
-        if text.contains("database is locked") || text.contains("pool timed out") {
-            GrantError::Unavailable("the database is busy, retry shortly".into())
-        } else {
-            GrantError::Internal(text)
+        match classify(&e) {
+            Fault::Busy => OAuthError::Unavailable("the database is busy, retry shortly".into()),
+            Fault::Duplicate | Fault::Other => OAuthError::Internal(e.to_string()),
         }
     }
 }
 
-impl From<crate::crypto::password::HashError> for GrantError {
+/// Ending sessions is an operation; its failures are faults or overload here.
+impl From<AdminError> for OAuthError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Unavailable(d) => OAuthError::Unavailable(d),
+            other => OAuthError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::crypto::password::HashError> for OAuthError {
     fn from(e: crate::crypto::password::HashError) -> Self {
         match e {
             crate::crypto::password::HashError::Busy => {
-                GrantError::Unavailable("too many sign-ins in progress, retry shortly".into())
+                OAuthError::Unavailable("too many sign-ins in progress, retry shortly".into())
             }
-            other => GrantError::Internal(other.to_string()),
+            other => OAuthError::Internal(other.to_string()),
         }
     }
 }
 
-/// A client's effective settings: its own values, or the server's defaults.
-pub struct ClientPolicy {
-    pub grant_types: Vec<GrantType>,
-    pub scopes: Scope,
-    pub access_ttl: i64,
-    pub refresh_idle_ttl: i64,
-    pub refresh_absolute_ttl: i64,
-    pub reuse_leeway: i64,
-}
-
-impl ClientPolicy {
-    pub fn of(c: &client::Model, state: &AppState) -> ClientPolicy {
-        let s = &state.settings;
-        ClientPolicy {
-            grant_types: GrantType::parse_list(&c.grant_types).unwrap_or_default(),
-            scopes: Scope::parse(&c.scopes).unwrap_or_default(),
-            access_ttl: c.access_ttl.unwrap_or(s.access_ttl),
-            refresh_idle_ttl: c.refresh_idle_ttl.unwrap_or(s.refresh_idle_ttl),
-            refresh_absolute_ttl: c.refresh_absolute_ttl.unwrap_or(s.refresh_absolute_ttl),
-            reuse_leeway: c.reuse_leeway.unwrap_or(s.reuse_leeway),
-        }
-    }
-
-    pub fn require_grant(&self, client_id: &str, g: GrantType) -> Result<(), GrantError> {
-        if self.grant_types.contains(&g) {
-            Ok(())
-        } else {
-            Err(GrantError::UnauthorizedClient(format!(
-                "client `{client_id}` may not use the {g} grant"
-            )))
-        }
+/// Refuses a grant the client is not registered for.
+pub fn require_grant(
+    client_id: &str,
+    policy: &ClientPolicy,
+    g: GrantType,
+) -> Result<(), OAuthError> {
+    if policy.grant_types.contains(&g) {
+        Ok(())
+    } else {
+        Err(OAuthError::UnauthorizedClient(format!(
+            "client `{client_id}` may not use the {g} grant"
+        )))
     }
 }
 
@@ -119,7 +115,7 @@ pub fn resolve_scope(
     requested: Option<&str>,
     allowed: &Scope,
     user_is_admin: bool,
-) -> Result<Scope, GrantError> {
+) -> Result<Scope, OAuthError> {
     match requested {
         None => Ok(if user_is_admin {
             allowed.clone()
@@ -127,14 +123,14 @@ pub fn resolve_scope(
             allowed.without(ADMIN_SCOPE)
         }),
         Some(raw) => {
-            let scope = Scope::parse(raw).map_err(GrantError::InvalidScope)?;
+            let scope = Scope::parse(raw).map_err(OAuthError::InvalidScope)?;
             if !scope.is_subset_of(allowed) {
-                return Err(GrantError::InvalidScope(
+                return Err(OAuthError::InvalidScope(
                     "the requested scope exceeds what this client may be granted".into(),
                 ));
             }
             if scope.contains(ADMIN_SCOPE) && !user_is_admin {
-                return Err(GrantError::InvalidScope(
+                return Err(OAuthError::InvalidScope(
                     "the admin scope is only granted to administrators".into(),
                 ));
             }
@@ -153,12 +149,12 @@ pub fn issue_access_token(
     scope: &Scope,
     sid: Option<&str>,
     ttl: i64,
-) -> Result<String, GrantError> {
+) -> Result<String, OAuthError> {
     let now = state.clock.now_ms();
     let key = state
         .keys()
         .signing_key(now)
-        .ok_or_else(|| GrantError::Internal("no active signing key".into()))?;
+        .ok_or_else(|| OAuthError::Internal("no active signing key".into()))?;
     let iat = now.div_euclid(1000);
     let claims = AccessClaims {
         iss: state.issuer.clone(),
@@ -171,7 +167,7 @@ pub fn issue_access_token(
         scope: scope.to_string(),
         sid: sid.map(str::to_owned),
     };
-    jwt::sign(&key, &claims).map_err(|e| GrantError::Internal(e.to_string()))
+    jwt::sign(&key, &claims).map_err(|e| OAuthError::Internal(e.to_string()))
 }
 
 #[cfg(test)]
@@ -191,11 +187,11 @@ mod tests {
         );
         assert!(matches!(
             resolve_scope(Some("admin"), &allowed, false),
-            Err(GrantError::InvalidScope(_))
+            Err(OAuthError::InvalidScope(_))
         ));
         assert!(matches!(
             resolve_scope(Some("write"), &allowed, true),
-            Err(GrantError::InvalidScope(_))
+            Err(OAuthError::InvalidScope(_))
         ));
         assert_eq!(
             resolve_scope(Some("read"), &allowed, false)

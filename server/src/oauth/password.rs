@@ -3,13 +3,14 @@
 use sea_orm::TransactionTrait;
 use serde_json::json;
 
-use super::{ClientPolicy, GrantError, TokenSet, issue_access_token, resolve_scope};
+use super::{OAuthError, TokenSet, issue_access_token, resolve_scope};
+use crate::domain::{AuditKind, RequestMeta};
 use crate::domain::{Failures, must_wait, should_lock};
 use crate::domain::{GrantType, NewPassword, RefreshTokenValue, Username, child_expiry};
 use crate::state::AppState;
-use crate::store::audit::{self, AuditEvent, kind};
+use crate::store::audit::{self, AuditEvent};
 use crate::store::entities::client;
-use crate::store::families::{self, NewFamily, RequestMeta};
+use crate::store::rotation::{self, NewFamily};
 use crate::store::{throttle, users};
 
 pub struct PasswordRequest<'a> {
@@ -23,11 +24,11 @@ pub async fn grant(
     client: &client::Model,
     req: PasswordRequest<'_>,
     meta: &RequestMeta,
-) -> Result<TokenSet, GrantError> {
-    let policy = ClientPolicy::of(client, state);
-    policy.require_grant(&client.client_id, GrantType::Password)?;
+) -> Result<TokenSet, OAuthError> {
+    let policy = client.policy(&state.settings);
+    super::require_grant(&client.client_id, &policy, GrantType::Password)?;
     if req.password.len() > NewPassword::MAX_LEN {
-        return Err(GrantError::InvalidRequest("password is too long".into()));
+        return Err(OAuthError::InvalidRequest("password is too long".into()));
     }
     // Throttling is keyed by the name as given, so unknown names behave like known ones.
     let keys = ThrottleKeys::new(req.username, meta);
@@ -68,7 +69,6 @@ pub async fn grant(
                 &state.db.write,
                 now,
                 AuditEvent {
-                    kind: kind::LOGIN_FAILED,
                     user_id: other.as_ref().map(|u| u.id.clone()),
                     client_id: Some(client.client_id.clone()),
                     ip: meta.ip.clone(),
@@ -77,13 +77,13 @@ pub async fn grant(
                     detail: other
                         .is_none()
                         .then(|| json!({ "username_sha256": name_digest(req.username) })),
-                    ..Default::default()
+                    ..AuditEvent::new(AuditKind::LoginFailed)
                 },
             )
             .await?;
             // The same answer whether the account is unknown, the password wrong, or the
             // account disabled: a right password for a disabled account is not confirmed.
-            return Err(GrantError::InvalidGrant(
+            return Err(OAuthError::InvalidGrant(
                 "invalid username or password".into(),
             ));
         }
@@ -102,7 +102,7 @@ pub async fn grant(
         policy.access_ttl,
     )?;
     let txn = state.db.write.begin().await?;
-    families::create(
+    rotation::create_family(
         &txn,
         NewFamily {
             family_id: family_id.clone(),
@@ -121,7 +121,7 @@ pub async fn grant(
     // that committed while this sign-in was hashing wins, and the new family is dropped.
     if !users::record_login(&txn, &user.id, &user.password_hash, now).await? {
         txn.rollback().await?;
-        return Err(GrantError::InvalidGrant(
+        return Err(OAuthError::InvalidGrant(
             "invalid username or password".into(),
         ));
     }
@@ -130,13 +130,12 @@ pub async fn grant(
         &txn,
         now,
         AuditEvent {
-            kind: kind::LOGIN_SUCCEEDED,
             actor: Some(user.id.clone()),
             user_id: Some(user.id.clone()),
             client_id: Some(client.client_id.clone()),
             family_id: Some(family_id.clone()),
             ip: meta.ip.clone(),
-            ..Default::default()
+            ..AuditEvent::new(AuditKind::LoginSucceeded)
         },
     )
     .await?;
@@ -180,7 +179,7 @@ fn failures(row: &crate::store::entities::login_throttle::Model) -> Failures {
 }
 
 /// Refuses the attempt (before any hashing) while the user name or address must wait.
-async fn throttle_check(state: &AppState, keys: &ThrottleKeys) -> Result<(), GrantError> {
+async fn throttle_check(state: &AppState, keys: &ThrottleKeys) -> Result<(), OAuthError> {
     let policy = &state.settings.lockout;
     let now = state.clock.now_ms();
     let mut wait = 0;
@@ -195,7 +194,7 @@ async fn throttle_check(state: &AppState, keys: &ThrottleKeys) -> Result<(), Gra
     if wait > 0 {
         state.metrics.logins_throttled.inc();
         let secs = (wait + 999) / 1000;
-        return Err(GrantError::TooManyAttempts {
+        return Err(OAuthError::TooManyAttempts {
             description: format!("too many failed sign-ins; try again in {secs} s"),
             retry_after: secs,
         });
@@ -208,7 +207,7 @@ async fn throttle_check(state: &AppState, keys: &ThrottleKeys) -> Result<(), Gra
 async fn count_attempt(
     state: &AppState,
     keys: &ThrottleKeys,
-) -> Result<crate::store::entities::login_throttle::Model, GrantError> {
+) -> Result<crate::store::entities::login_throttle::Model, OAuthError> {
     let policy = &state.settings.lockout;
     let now = state.clock.now_ms();
     let txn = state.db.write.begin().await?;
@@ -220,7 +219,7 @@ async fn count_attempt(
             .locked_until
             .map_or(policy.lock_secs * 1000, |u| (u - now).max(1000));
         let secs = (wait + 999) / 1000;
-        return Err(GrantError::TooManyAttempts {
+        return Err(OAuthError::TooManyAttempts {
             description: format!("too many failed sign-ins; try again in {secs} s"),
             retry_after: secs,
         });
@@ -236,7 +235,7 @@ async fn record_failure(
     user_row: &crate::store::entities::login_throttle::Model,
     user_id: Option<&str>,
     meta: &RequestMeta,
-) -> Result<(), GrantError> {
+) -> Result<(), OAuthError> {
     let policy = &state.settings.lockout;
     let now = state.clock.now_ms();
     let window = policy.window_secs * 1000;
@@ -258,7 +257,6 @@ async fn record_failure(
             &txn,
             now,
             AuditEvent {
-                kind: kind::ACCOUNT_LOCKED,
                 user_id: if what == "user" {
                     user_id.map(str::to_owned)
                 } else {
@@ -270,7 +268,7 @@ async fn record_failure(
                     "failures": failures,
                     "locked_until": until,
                 })),
-                ..Default::default()
+                ..AuditEvent::new(AuditKind::AccountLocked)
             },
         )
         .await?;

@@ -1,5 +1,5 @@
-//! Refresh token grant (RFC 6749 §6) with rotation and family-wide reuse detection, as
-//! DESIGN.md "Rotation and reuse detection" specifies.
+//! Refresh token grant (RFC 6749 §6) with rotation and family-wide reuse detection
+//! (docs/protocol.md, "Rotation and reuse detection").
 //!
 //! The hot path is one write transaction of two statements: the compare-and-set that
 //! claims the presented token (checking in the same statement that it is unused, unexpired
@@ -9,14 +9,17 @@
 use sea_orm::TransactionTrait;
 use serde_json::json;
 
-use super::{ClientPolicy, GrantError, TokenSet, issue_access_token};
+use super::{OAuthError, TokenSet, issue_access_token};
+use crate::admin::{Actor, sessions};
 use crate::domain::{
-    GrantType, RefreshTokenValue, ReuseDecision, RevokeReason, Scope, child_expiry, decide_reuse,
+    AuditKind, GrantType, RefreshTokenValue, RequestMeta, ReuseDecision, RevokeReason, Scope,
+    child_expiry, decide_reuse,
 };
 use crate::state::AppState;
-use crate::store::audit::{self, AuditEvent, kind};
+use crate::store::audit::{self, AuditEvent};
+use crate::store::clients::ClientPolicy;
 use crate::store::entities::{client, refresh_token};
-use crate::store::families::{self, RequestMeta, TokenRow};
+use crate::store::rotation::{self, TokenRow};
 
 pub struct RefreshRequest<'a> {
     pub refresh_token: &'a str,
@@ -30,26 +33,26 @@ pub async fn grant(
     client: &client::Model,
     req: RefreshRequest<'_>,
     meta: &RequestMeta,
-) -> Result<TokenSet, GrantError> {
-    let policy = ClientPolicy::of(client, state);
-    policy.require_grant(&client.client_id, GrantType::RefreshToken)?;
+) -> Result<TokenSet, OAuthError> {
+    let policy = client.policy(&state.settings);
+    super::require_grant(&client.client_id, &policy, GrantType::RefreshToken)?;
     let presented = RefreshTokenValue::parse(req.refresh_token)
-        .ok_or_else(|| GrantError::InvalidGrant(INVALID.into()))?;
+        .ok_or_else(|| OAuthError::InvalidGrant(INVALID.into()))?;
     let requested = req
         .scope
         .map(Scope::parse)
         .transpose()
-        .map_err(GrantError::InvalidScope)?;
+        .map_err(OAuthError::InvalidScope)?;
     let hash = presented.hash();
     let now = state.clock.now_ms();
 
     // Hot path: claim the token and insert its child in one transaction.
     let started = std::time::Instant::now();
     let txn = state.db.write.begin().await?;
-    if let Some(claimed) = families::claim(&txn, &hash, now).await? {
+    if let Some(claimed) = rotation::claim(&txn, &hash, now).await? {
         if claimed.client_id != client.client_id {
             txn.rollback().await?;
-            return Err(GrantError::InvalidGrant(INVALID.into()));
+            return Err(OAuthError::InvalidGrant(INVALID.into()));
         }
         // Everything that can fail happens before the commit: a token is never spent
         // without its successor reaching the client.
@@ -70,7 +73,7 @@ pub async fn grant(
                 return Err(e);
             }
         };
-        families::insert_token(&txn, child_row(&claimed, &child, &policy, now), meta, now).await?;
+        rotation::insert_token(&txn, child_row(&claimed, &child, &policy, now), meta, now).await?;
         audit_refresh(state, &txn, &claimed, meta, now, false).await?;
         txn.commit().await?;
         state.metrics.db("refresh_rotate", started);
@@ -79,25 +82,25 @@ pub async fn grant(
     txn.rollback().await?;
 
     // Cold path: why did the claim fail?
-    let Some(token) = families::find_token(&state.db.read, &hash).await? else {
-        return Err(GrantError::InvalidGrant(INVALID.into()));
+    let Some(token) = rotation::find_token(&state.db.read, &hash).await? else {
+        return Err(OAuthError::InvalidGrant(INVALID.into()));
     };
     if token.client_id != client.client_id || token.expires_at <= now {
-        return Err(GrantError::InvalidGrant(INVALID.into()));
+        return Err(OAuthError::InvalidGrant(INVALID.into()));
     }
-    let family = families::find(&state.db.read, &token.family_id).await?;
-    let live = family
-        .as_ref()
-        .is_some_and(|f| f.revoked_at.is_none() && f.expires_at > now);
-    let Some(used_at) = token.used_at.filter(|_| live) else {
-        return Err(GrantError::InvalidGrant(INVALID.into()));
+    let family = crate::store::sessions::find(&state.db.read, &token.family_id).await?;
+    let Some(family) = family.filter(|f| f.is_live(now)) else {
+        return Err(OAuthError::InvalidGrant(INVALID.into()));
+    };
+    let Some(used_at) = token.used_at else {
+        return Err(OAuthError::InvalidGrant(INVALID.into()));
     };
 
     if decide_reuse(used_at, now, policy.reuse_leeway) == ReuseDecision::RetryWithinLeeway {
         // A retry after a lost response: replace the still-unused child, keeping one
         // live chain. If the child was already used the chain moved on: a replay.
         let txn = state.db.write.begin().await?;
-        if families::invalidate_unused_child(&txn, token.id, now).await? {
+        if rotation::invalidate_unused_child(&txn, token.id, now).await? {
             let issued = match effective_scope(&txn, &token, &policy, requested.as_ref()).await {
                 Ok(scope) => finish(state, &token, RefreshTokenValue::generate(), scope, &policy),
                 Err(e) => Err(e),
@@ -109,7 +112,7 @@ pub async fn grant(
                     return Err(e);
                 }
             };
-            families::insert_token(&txn, child_row(&token, &child, &policy, now), meta, now)
+            rotation::insert_token(&txn, child_row(&token, &child, &policy, now), meta, now)
                 .await?;
             audit_refresh(state, &txn, &token, meta, now, true).await?;
             txn.commit().await?;
@@ -120,44 +123,29 @@ pub async fn grant(
 
     // Replay: one of the two presenters is a thief. The revocation is committed on its
     // own, even though this request fails.
-    let txn = state.db.write.begin().await?;
-    if families::revoke(&txn, &token.family_id, RevokeReason::ReuseDetected, now).await? {
-        let common = AuditEvent {
-            actor: Some("system".into()),
-            user_id: token.user_id.clone(),
-            client_id: Some(token.client_id.clone()),
-            family_id: Some(token.family_id.clone()),
-            ip: meta.ip.clone(),
-            reason: Some(RevokeReason::ReuseDetected.as_str().into()),
-            ..Default::default()
-        };
-        audit::record(
-            &txn,
-            now,
-            AuditEvent {
-                kind: kind::REUSE_DETECTED,
-                detail: Some(json!({
-                    "generation": token.generation,
-                    "used_at": used_at,
-                    "user_agent": meta.user_agent,
-                })),
-                ..common.clone()
-            },
-        )
-        .await?;
-        audit::record(
-            &txn,
-            now,
-            AuditEvent {
-                kind: kind::FAMILY_REVOKED,
-                ..common
-            },
-        )
-        .await?;
+    let reuse = AuditEvent {
+        user_id: token.user_id.clone(),
+        client_id: Some(token.client_id.clone()),
+        family_id: Some(token.family_id.clone()),
+        ip: meta.ip.clone(),
+        reason: Some(RevokeReason::ReuseDetected.as_str().into()),
+        detail: Some(json!({
+            "generation": token.generation,
+            "used_at": used_at,
+            "user_agent": meta.user_agent,
+        })),
+        ..AuditEvent::new(AuditKind::ReuseDetected)
+    };
+    let ended = sessions::end_family(
+        state,
+        &family,
+        RevokeReason::ReuseDetected,
+        &Actor::System,
+        Some(reuse),
+    )
+    .await?;
+    if ended {
         state.metrics.reuse_detections.inc();
-        state
-            .metrics
-            .revoked(RevokeReason::ReuseDetected.as_str(), 1);
         tracing::warn!(
             family = %token.family_id,
             client = %token.client_id,
@@ -165,8 +153,7 @@ pub async fn grant(
             "refresh token reuse detected; family revoked"
         );
     }
-    txn.commit().await?;
-    Err(GrantError::InvalidGrant(
+    Err(OAuthError::InvalidGrant(
         "refresh token reuse detected; the session has been revoked".into(),
     ))
 }
@@ -180,7 +167,7 @@ async fn audit_refresh(
     meta: &RequestMeta,
     now: i64,
     retry: bool,
-) -> Result<(), GrantError> {
+) -> Result<(), OAuthError> {
     if !state.settings.audit_refreshes {
         return Ok(());
     }
@@ -188,7 +175,6 @@ async fn audit_refresh(
         txn,
         now,
         AuditEvent {
-            kind: kind::TOKEN_REFRESHED,
             actor: parent.user_id.clone(),
             user_id: parent.user_id.clone(),
             client_id: Some(parent.client_id.clone()),
@@ -198,7 +184,7 @@ async fn audit_refresh(
                 "generation": parent.generation.saturating_add(1),
                 "retry_within_leeway": retry,
             })),
-            ..Default::default()
+            ..AuditEvent::new(AuditKind::TokenRefreshed)
         },
     )
     .await?;
@@ -213,7 +199,7 @@ async fn effective_scope(
     token: &refresh_token::Model,
     policy: &ClientPolicy,
     requested: Option<&Scope>,
-) -> Result<Scope, GrantError> {
+) -> Result<Scope, OAuthError> {
     let mut granted = Scope::parse(&token.scope)
         .unwrap_or_default()
         .intersection(&policy.scopes);
@@ -231,11 +217,11 @@ async fn effective_scope(
     narrow(granted, requested)
 }
 
-fn narrow(granted: Scope, requested: Option<&Scope>) -> Result<Scope, GrantError> {
+fn narrow(granted: Scope, requested: Option<&Scope>) -> Result<Scope, OAuthError> {
     match requested {
         None => Ok(granted),
         Some(r) if r.is_subset_of(&granted) => Ok(r.clone()),
-        Some(_) => Err(GrantError::InvalidScope(
+        Some(_) => Err(OAuthError::InvalidScope(
             "the requested scope exceeds the scope originally granted".into(),
         )),
     }
@@ -267,7 +253,7 @@ fn finish(
     child: RefreshTokenValue,
     scope: Scope,
     policy: &ClientPolicy,
-) -> Result<(TokenSet, RefreshTokenValue), GrantError> {
+) -> Result<(TokenSet, RefreshTokenValue), OAuthError> {
     let sub = parent.user_id.as_deref().unwrap_or(&parent.client_id);
     let access_token = issue_access_token(
         state,

@@ -1,0 +1,71 @@
+//! Bearer authentication for `/me` and the admin API: a valid access token that still
+//! stands ([`introspection::standing`]) and belongs to a user; for the admin API also
+//! the `admin` scope and the user's admin role, checked in the database, so a demoted
+//! administrator loses access at once.
+
+use super::introspection::{self, Standing};
+use super::{ADMIN_SCOPE, OAuthError};
+use crate::crypto::jwt::{self, AccessClaims};
+use crate::state::AppState;
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: String,
+    pub username: String,
+    pub is_admin: bool,
+    /// The refresh family (session) the token belongs to.
+    pub family_id: String,
+    pub claims: AccessClaims,
+}
+
+/// Why a bearer token was refused.
+#[derive(Debug)]
+pub enum BearerError {
+    /// 401 `invalid_token`.
+    Invalid(&'static str),
+    /// 403 `insufficient_scope`.
+    Forbidden(&'static str),
+    /// The check itself failed.
+    Fault(OAuthError),
+}
+
+impl From<OAuthError> for BearerError {
+    fn from(e: OAuthError) -> Self {
+        BearerError::Fault(e)
+    }
+}
+
+/// A signed-in user's access token.
+pub async fn user(state: &AppState, token: &str) -> Result<Principal, BearerError> {
+    let now = state.clock.now_ms();
+    let claims = jwt::verify(&state.keys(), token, &state.issuer, &state.audience, now)
+        .map_err(|_| BearerError::Invalid("the access token is invalid or expired"))?;
+    let Some(family_id) = claims.sid.clone() else {
+        return Err(BearerError::Forbidden("this needs a user's access token"));
+    };
+    match introspection::standing(state, &claims).await? {
+        Standing::User(u) => Ok(Principal {
+            user_id: u.id,
+            username: u.username,
+            is_admin: u.is_admin,
+            family_id,
+            claims,
+        }),
+        Standing::Client | Standing::Fallen => Err(BearerError::Invalid(
+            "the session of this access token has ended, or its user or client is disabled",
+        )),
+    }
+}
+
+/// An administrator's access token with scope `admin`.
+pub async fn admin(state: &AppState, token: &str) -> Result<Principal, BearerError> {
+    let p = user(state, token).await?;
+    let scoped = p.claims.scope.split(' ').any(|s| s == ADMIN_SCOPE);
+    if !scoped || !p.is_admin {
+        return Err(BearerError::Forbidden(
+            "this needs an access token with scope `admin` issued to an administrator",
+        ));
+    }
+    Ok(p)
+}

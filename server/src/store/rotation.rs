@@ -1,0 +1,217 @@
+//! The rotation rule's storage (docs/architecture.md, "A refresh, from HTTP to SQL"):
+//! a family's first token, the compare-and-set that spends a token, its child, and the
+//! leeway retry. Nothing here opens a transaction; the grant does.
+
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+
+use super::entities::refresh_family::{self, Entity as Families};
+use super::entities::refresh_token::{self, Entity as Tokens};
+use super::entities::{client, user};
+use crate::clock::Millis;
+use crate::domain::RequestMeta;
+
+/// A new family's first token.
+pub struct NewFamily<'a> {
+    pub family_id: String,
+    pub user_id: Option<String>,
+    pub client_id: &'a str,
+    pub scope: String,
+    pub token_hash: String,
+    pub token_expires_at: Millis,
+    pub family_expires_at: Millis,
+}
+
+/// Inserts the family and its generation-0 token. Call inside a write transaction.
+pub async fn create_family(
+    db: &impl ConnectionTrait,
+    f: NewFamily<'_>,
+    meta: &RequestMeta,
+    now: Millis,
+) -> Result<(), DbErr> {
+    Families::insert(refresh_family::ActiveModel {
+        id: Set(f.family_id.clone()),
+        user_id: Set(f.user_id.clone()),
+        client_id: Set(f.client_id.to_owned()),
+        scope: Set(f.scope.clone()),
+        created_at: Set(now),
+        expires_at: Set(f.family_expires_at),
+        revoked_at: Set(None),
+        revoke_reason: Set(None),
+        user_agent: Set(meta.user_agent.clone()),
+        ip: Set(meta.ip.clone()),
+    })
+    .exec_without_returning(db)
+    .await?;
+    insert_token(
+        db,
+        TokenRow {
+            family_id: f.family_id,
+            parent_id: None,
+            generation: 0,
+            token_hash: f.token_hash,
+            client_id: f.client_id.to_owned(),
+            user_id: f.user_id,
+            scope: f.scope,
+            expires_at: f.token_expires_at,
+            family_expires_at: f.family_expires_at,
+        },
+        meta,
+        now,
+    )
+    .await
+}
+
+/// The fields of a token row that the caller decides.
+pub struct TokenRow {
+    pub family_id: String,
+    pub parent_id: Option<i64>,
+    pub generation: i32,
+    pub token_hash: String,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub scope: String,
+    pub expires_at: Millis,
+    pub family_expires_at: Millis,
+}
+
+pub async fn insert_token(
+    db: &impl ConnectionTrait,
+    t: TokenRow,
+    meta: &RequestMeta,
+    now: Millis,
+) -> Result<(), DbErr> {
+    Tokens::insert(refresh_token::ActiveModel {
+        family_id: Set(t.family_id),
+        parent_id: Set(t.parent_id),
+        generation: Set(t.generation),
+        token_hash: Set(t.token_hash),
+        client_id: Set(t.client_id),
+        user_id: Set(t.user_id),
+        scope: Set(t.scope),
+        issued_at: Set(now),
+        expires_at: Set(t.expires_at),
+        family_expires_at: Set(t.family_expires_at),
+        used_at: Set(None),
+        invalidated: Set(false),
+        user_agent: Set(meta.user_agent.clone()),
+        ip: Set(meta.ip.clone()),
+        ..Default::default()
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// The compare-and-set at the heart of rotation: marks the token with this hash used,
+/// if and only if it is unused and unexpired, its family is live, its user (if any)
+/// exists and is enabled, and its client exists and is enabled. One statement
+/// (`UPDATE ... WHERE used_at IS NULL AND EXISTS(...) RETURNING *`), so of any number of
+/// concurrent callers on any number of instances exactly one gets the row, and a user
+/// or client disabled by a transaction that committed first is honoured.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    now: Millis,
+) -> Result<Option<refresh_token::Model>, DbErr> {
+    let mut rows = Tokens::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(Some(now)))
+        .filter(refresh_token::Column::TokenHash.eq(token_hash))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .filter(refresh_token::Column::ExpiresAt.gt(now))
+        .filter(token_is_usable(now))
+        .exec_with_returning(db)
+        .await?;
+    Ok(rows.pop())
+}
+
+/// For `refresh_tokens` rows: the family is live, the user enabled, the client enabled.
+fn token_is_usable(now: Millis) -> Condition {
+    Condition::all()
+        .add(Expr::exists(family_live(now)))
+        .add(
+            Condition::any()
+                .add(Expr::col((refresh_token::Entity, refresh_token::Column::UserId)).is_null())
+                .add(Expr::exists(user_enabled())),
+        )
+        .add(Expr::exists(client_enabled()))
+}
+
+/// `SELECT 1 FROM refresh_families WHERE id = refresh_tokens.family_id AND` live at `now`.
+fn family_live(now: Millis) -> SelectStatement {
+    Query::select()
+        .expr(Expr::val(1))
+        .from(refresh_family::Entity)
+        .and_where(
+            Expr::col((refresh_family::Entity, refresh_family::Column::Id))
+                .equals((refresh_token::Entity, refresh_token::Column::FamilyId)),
+        )
+        .and_where(Expr::col((refresh_family::Entity, refresh_family::Column::RevokedAt)).is_null())
+        .and_where(Expr::col((refresh_family::Entity, refresh_family::Column::ExpiresAt)).gt(now))
+        .to_owned()
+}
+
+fn user_enabled() -> SelectStatement {
+    Query::select()
+        .expr(Expr::val(1))
+        .from(user::Entity)
+        .and_where(
+            Expr::col((user::Entity, user::Column::Id))
+                .equals((refresh_token::Entity, refresh_token::Column::UserId)),
+        )
+        .and_where(Expr::col((user::Entity, user::Column::Disabled)).eq(false))
+        .to_owned()
+}
+
+fn client_enabled() -> SelectStatement {
+    Query::select()
+        .expr(Expr::val(1))
+        .from(client::Entity)
+        .and_where(
+            Expr::col((client::Entity, client::Column::ClientId))
+                .equals((refresh_token::Entity, refresh_token::Column::ClientId)),
+        )
+        .and_where(Expr::col((client::Entity, client::Column::Disabled)).eq(false))
+        .to_owned()
+}
+
+pub async fn find_token(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<refresh_token::Model>, DbErr> {
+    Tokens::find()
+        .filter(refresh_token::Column::TokenHash.eq(token_hash))
+        .one(db)
+        .await
+}
+
+/// For a retry within the reuse leeway: invalidates the still-unused child of `parent_id`
+/// (compare-and-set, with the same usability conditions as [`claim`]). Returns false when
+/// the child was already used, i.e. the chain moved on and the retry is really a replay.
+pub async fn invalidate_unused_child(
+    db: &impl ConnectionTrait,
+    parent_id: i64,
+    now: Millis,
+) -> Result<bool, DbErr> {
+    // Take the parent's row lock first (a no-op write): concurrent retries of the same
+    // parent then run one after the other, and on PostgreSQL the next statement's fresh
+    // snapshot sees the child the previous retry issued.
+    Tokens::update_many()
+        .col_expr(
+            refresh_token::Column::UsedAt,
+            Expr::col(refresh_token::Column::UsedAt),
+        )
+        .filter(refresh_token::Column::Id.eq(parent_id))
+        .exec(db)
+        .await?;
+    let r = Tokens::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(Some(now)))
+        .col_expr(refresh_token::Column::Invalidated, Expr::value(true))
+        .filter(refresh_token::Column::ParentId.eq(parent_id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .filter(token_is_usable(now))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected >= 1)
+}
