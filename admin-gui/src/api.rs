@@ -51,8 +51,8 @@ fn describe(body: &types::ErrorBody) -> String {
         .unwrap_or_else(|| body.error.clone())
 }
 
-/// Maps a generated-client error. A refusal whose message starts with a field name
-/// (`"grant_types: ..."`) names that field, so forms can show it next to the field.
+/// Maps a generated-client error. A refusal keeps the `field` the server names, so
+/// forms can show it next to that field.
 pub(crate) fn map_err(e: Error<types::ErrorBody>) -> ApiError {
     match e {
         Error::ErrorResponse(r) => {
@@ -61,17 +61,11 @@ pub(crate) fn map_err(e: Error<types::ErrorBody>) -> ApiError {
             match status {
                 401 => ApiError::SessionEnded(message),
                 403 => ApiError::Forbidden(message),
-                400 | 404 | 409 => {
-                    let field = message
-                        .split_once(": ")
-                        .filter(|(f, _)| !f.contains(' ') && f.len() < 40)
-                        .map(|(f, _)| f.to_owned());
-                    ApiError::Rejected {
-                        status,
-                        field,
-                        message,
-                    }
-                }
+                400 | 404 | 409 => ApiError::Rejected {
+                    status,
+                    field: r.field.clone(),
+                    message,
+                },
                 _ => ApiError::Server(message),
             }
         }
@@ -115,9 +109,9 @@ impl Api {
         self.session.is_some()
     }
 
-    fn token_request(grant: &str) -> types::TokenRequest {
+    fn token_request(grant: types::GrantType) -> types::TokenRequest {
         types::TokenRequest {
-            grant_type: grant.into(),
+            grant_type: grant.to_string(),
             client_id: Some(CLIENT_ID.into()),
             client_secret: None,
             username: None,
@@ -144,7 +138,7 @@ impl Api {
     }
 
     pub async fn sign_in(&mut self, username: &str, password: &str) -> Result<(), ApiError> {
-        let mut req = Self::token_request("password");
+        let mut req = Self::token_request(types::GrantType::Password);
         req.username = Some(username.to_owned());
         req.password = Some(password.to_owned());
         req.scope = Some("admin".into());
@@ -176,7 +170,7 @@ impl Api {
         let Some(s) = &self.session else {
             return Err(ApiError::SessionEnded("not signed in".into()));
         };
-        let mut req = Self::token_request("refresh_token");
+        let mut req = Self::token_request(types::GrantType::RefreshToken);
         req.refresh_token = Some(s.refresh_token.clone());
         match self.anon.token().body(req).send().await {
             Ok(t) => self.install(t.into_inner()),

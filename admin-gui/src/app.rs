@@ -1,14 +1,16 @@
 //! The application: persisted settings, sign-in, the screen switcher, banners and
-//! confirmations, and routing of network responses to screens.
+//! confirmations, and delivery of each network answer to the screen that asked.
 
 use std::sync::{Arc, OnceLock};
 
 use eframe::egui::{self, RichText};
 
 use crate::api::ApiError;
-use crate::screens::{Confirm, Goto, Net, audit, clients, dashboard, keys, sessions, users};
+use crate::screens::{
+    Confirm, Goto, Net, ScreenState, audit, clients, dashboard, keys, sessions, users,
+};
 use crate::widgets::error_text;
-use crate::worker::{Request, Response, Worker};
+use crate::worker::{Reply, Request, Worker};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Screen {
@@ -83,7 +85,28 @@ pub struct Autostart {
     pub screen: Option<Screen>,
 }
 
-/// The state of every screen; one is shown at a time.
+/// What screens share: the banner, the confirmation waiting for a yes, navigation
+/// asked for, and the worker their requests go to.
+pub struct Shell {
+    pub banner: Option<Banner>,
+    pub confirm: Option<Confirm>,
+    pub goto: Option<Goto>,
+    worker: Worker,
+}
+
+impl Shell {
+    pub fn send(&mut self, r: Request) {
+        self.worker.send(r);
+    }
+
+    /// Whether a request is still on its way.
+    pub fn busy(&self) -> bool {
+        self.worker.busy()
+    }
+}
+
+/// The state of every screen; one is shown at a time, but every screen keeps getting
+/// the answers to what it asked.
 #[derive(Default)]
 pub struct Screens {
     pub dashboard: dashboard::Dashboard,
@@ -95,25 +118,57 @@ pub struct Screens {
 }
 
 impl Screens {
-    fn load(&mut self, screen: Screen, net: &mut Net) {
+    fn load(&mut self, screen: Screen, shell: &mut Shell) {
         match screen {
-            Screen::Dashboard => self.dashboard.load(net),
-            Screen::Users => self.users.load(net),
-            Screen::Clients => self.clients.load(net),
-            Screen::Keys => self.keys.load(net),
-            Screen::Sessions => self.sessions.load(net),
-            Screen::Audit => self.audit.load(net),
+            Screen::Dashboard => self
+                .dashboard
+                .load(&mut Net::new(shell, Request::Dashboard)),
+            Screen::Users => self.users.load(&mut Net::new(shell, Request::Users)),
+            Screen::Clients => self.clients.load(&mut Net::new(shell, Request::Clients)),
+            Screen::Keys => self.keys.load(&mut Net::new(shell, Request::Keys)),
+            Screen::Sessions => self.sessions.load(&mut Net::new(shell, Request::Sessions)),
+            Screen::Audit => self.audit.load(&mut Net::new(shell, Request::Audit)),
         }
     }
 
-    fn show(&mut self, screen: Screen, ui: &mut egui::Ui, net: &mut Net) {
+    fn show(&mut self, screen: Screen, ui: &mut egui::Ui, shell: &mut Shell) {
         match screen {
-            Screen::Dashboard => self.dashboard.show(ui, net),
-            Screen::Users => self.users.show(ui, net),
-            Screen::Clients => self.clients.show(ui, net),
-            Screen::Keys => self.keys.show(ui, net),
-            Screen::Sessions => self.sessions.show(ui, net),
-            Screen::Audit => self.audit.show(ui, net),
+            Screen::Dashboard => self
+                .dashboard
+                .show(ui, &mut Net::new(shell, Request::Dashboard)),
+            Screen::Users => self.users.show(ui, &mut Net::new(shell, Request::Users)),
+            Screen::Clients => self
+                .clients
+                .show(ui, &mut Net::new(shell, Request::Clients)),
+            Screen::Keys => self.keys.show(ui, &mut Net::new(shell, Request::Keys)),
+            Screen::Sessions => self
+                .sessions
+                .show(ui, &mut Net::new(shell, Request::Sessions)),
+            Screen::Audit => self.audit.show(ui, &mut Net::new(shell, Request::Audit)),
+        }
+    }
+
+    /// Hands a screen's answer to that screen, shown or not. Sign-in and sign-out are
+    /// the app's (see [`AdminApp::deliver`]).
+    fn deliver(&mut self, reply: Reply, shell: &mut Shell) {
+        match reply {
+            Reply::SignedIn(_) | Reply::SignedOut => {}
+            Reply::Dashboard(a) => self
+                .dashboard
+                .on_answer(a, &mut Net::new(shell, Request::Dashboard)),
+            Reply::Users(a) => self
+                .users
+                .on_answer(a, &mut Net::new(shell, Request::Users)),
+            Reply::Clients(a) => self
+                .clients
+                .on_answer(a, &mut Net::new(shell, Request::Clients)),
+            Reply::Keys(a) => self.keys.on_answer(a, &mut Net::new(shell, Request::Keys)),
+            Reply::Sessions(a) => self
+                .sessions
+                .on_answer(a, &mut Net::new(shell, Request::Sessions)),
+            Reply::Audit(a) => self
+                .audit
+                .on_answer(a, &mut Net::new(shell, Request::Audit)),
         }
     }
 }
@@ -124,12 +179,9 @@ pub struct AdminApp {
     pub signed_in: bool,
     pub signing_in: bool,
     pub login_error: Option<String>,
-    pub banner: Option<Banner>,
-    pub confirm: Option<Confirm>,
-    pub goto: Option<Goto>,
+    pub shell: Shell,
     pub screens: Screens,
     pub autostart: Option<Autostart>,
-    worker: Worker,
     ctx: Arc<OnceLock<egui::Context>>,
     theme_applied: Option<bool>,
 }
@@ -149,12 +201,14 @@ impl AdminApp {
             signed_in: false,
             signing_in: false,
             login_error: None,
-            banner: None,
-            confirm: None,
-            goto: None,
+            shell: Shell {
+                banner: None,
+                confirm: None,
+                goto: None,
+                worker,
+            },
             screens: Screens::default(),
             autostart: None,
-            worker,
             ctx,
             theme_applied: None,
         }
@@ -170,13 +224,13 @@ impl AdminApp {
 
     /// Whether a request is still on its way.
     pub fn busy(&self) -> bool {
-        self.worker.busy()
+        self.shell.busy()
     }
 
     fn sign_in(&mut self) {
         self.login_error = None;
         self.signing_in = true;
-        self.worker.send(Request::SignIn {
+        self.shell.send(Request::SignIn {
             url: self.persisted.server_url.trim().to_owned(),
             username: self.persisted.username.trim().to_owned(),
             password: std::mem::take(&mut self.password),
@@ -184,126 +238,40 @@ impl AdminApp {
     }
 
     fn load_screen(&mut self) {
-        let screen = self.persisted.screen;
-        let (screens, mut net) = self.parts();
-        screens.load(screen, &mut net);
+        self.screens.load(self.persisted.screen, &mut self.shell);
     }
 
-    /// The screens and what they may use, borrowed apart.
-    fn parts(&mut self) -> (&mut Screens, Net<'_>) {
-        (
-            &mut self.screens,
-            Net {
-                worker: &mut self.worker,
-                confirm: &mut self.confirm,
-                goto: &mut self.goto,
-            },
-        )
-    }
-
-    fn open(&mut self, s: Screen) {
+    /// Shows a screen and asks for its data.
+    pub fn open(&mut self, s: Screen) {
         self.persisted.screen = s;
         self.load_screen();
     }
 
-    fn handle(&mut self, r: Response) {
-        match r {
-            Response::SignedIn => {
+    /// One answer from the worker. The app keeps what is app-wide (signing in and out,
+    /// an ended session); everything else goes to the screen that asked.
+    fn deliver(&mut self, reply: Reply) {
+        if let Some(e @ ApiError::SessionEnded(_)) = reply.error() {
+            if self.signed_in {
+                self.signed_in = false;
+                self.login_error = Some(e.to_string());
+            }
+            // Requests still queued when the session ended fail the same way: nothing
+            // more to say.
+            return;
+        }
+        match reply {
+            Reply::SignedIn(Ok(())) => {
                 self.signed_in = true;
                 self.signing_in = false;
-                self.banner = None;
+                self.shell.banner = None;
                 self.load_screen();
             }
-            Response::SignedOut => {
-                self.signed_in = false;
-            }
-            Response::Stats(s) => self.screens.dashboard.stats = Some(s),
-            Response::Users(p) => self.screens.users.page = Some(p),
-            Response::UserCreated(c) => {
-                self.banner = Some(Banner::Info(format!("Created user {}", c.user.username)));
-                self.screens.users.created(&c);
-                let (screens, mut net) = self.parts();
-                screens.users.load(&mut net);
-            }
-            Response::UserChanged(m) => {
-                self.banner = Some(Banner::Info(m));
-                self.load_screen();
-            }
-            Response::PasswordSet { generated } => {
-                self.banner = Some(Banner::Info(
-                    "Password set; the user's sessions ended".into(),
-                ));
-                if let Some(p) = generated {
-                    self.screens.users.secret = Some(("New password".into(), p));
-                }
-                self.load_screen();
-            }
-            Response::Clients(p) => self.screens.clients.page = Some(p),
-            Response::ClientCreated(c) => {
-                self.banner = Some(Banner::Info(format!(
-                    "Created client {}",
-                    c.client.client_id
-                )));
-                self.screens.clients.created(&c);
-                self.load_screen();
-            }
-            Response::SecretRotated { client_id, secret } => {
-                self.screens.clients.secret = Some((format!("New secret of {client_id}"), secret));
-                self.load_screen();
-            }
-            Response::ClientChanged(m) | Response::KeyChanged(m) => {
-                self.banner = Some(Banner::Info(m));
-                self.load_screen();
-            }
-            Response::Keys(k) => self.screens.keys.list = Some(k),
-            Response::Families(p) => {
-                if self.screens.sessions.select_first {
-                    self.screens.sessions.select_first = false;
-                    if let Some(f) = p.items.first() {
-                        self.worker.send(Request::Family { id: f.id.clone() });
-                    }
-                }
-                self.screens.sessions.page = Some(p);
-            }
-            Response::Family(d) => self.screens.sessions.selected = Some(d),
-            Response::FamilyRevoked(f) => {
-                self.banner = Some(Banner::Info(format!(
-                    "Revoked the session of {}",
-                    f.username.clone().unwrap_or_else(|| f.client_id.clone())
-                )));
-                if self
-                    .screens
-                    .sessions
-                    .selected
-                    .as_ref()
-                    .is_some_and(|d| d.family.id == f.id)
-                {
-                    self.worker.send(Request::Family { id: f.id.clone() });
-                }
-                self.load_screen();
-            }
-            Response::Audit(p) => self.screens.audit.page = Some(p),
-            Response::Failed { what, error } => self.failed(what, error),
-        }
-    }
-
-    fn failed(&mut self, what: &'static str, error: ApiError) {
-        match &error {
-            ApiError::SessionEnded(_) if self.signed_in => {
-                self.signed_in = false;
-                self.login_error = Some(error.to_string());
-            }
-            _ if what == "sign in" => {
+            Reply::SignedIn(Err(e)) => {
                 self.signing_in = false;
-                self.login_error = Some(error.to_string());
+                self.login_error = Some(e.to_string());
             }
-            ApiError::Rejected { field, message, .. } if what == "create client" => {
-                self.screens.clients.rejected(field.as_deref(), message);
-            }
-            ApiError::Rejected { message, .. } if what == "create user" => {
-                self.screens.users.form_error = Some(message.clone());
-            }
-            _ => self.banner = Some(Banner::Error(format!("Could not {what}: {error}"))),
+            Reply::SignedOut => self.signed_in = false,
+            other => self.screens.deliver(other, &mut self.shell),
         }
     }
 
@@ -323,19 +291,18 @@ impl AdminApp {
             if let Some(s) = a.screen {
                 self.persisted.screen = s;
                 if s == Screen::Sessions {
-                    self.screens.sessions.query.reason = "reuse_detected".into();
+                    self.screens.sessions.query.reason =
+                        Some(tessera_client::types::RevokeReason::ReuseDetected);
                     self.screens.sessions.select_first = true;
                 }
             }
             self.sign_in();
         }
-        for r in self.worker.poll() {
-            self.handle(r);
+        for r in self.shell.worker.poll() {
+            self.deliver(r);
         }
-        if let Some(Goto::SessionsOfUser(id)) = self.goto.take() {
-            self.screens.sessions.query = Default::default();
-            self.screens.sessions.query.user_id = id;
-            self.screens.sessions.selected = None;
+        if let Some(Goto::SessionsOfUser { id, username }) = self.shell.goto.take() {
+            self.screens.sessions.of_user(&id, &username);
             self.open(Screen::Sessions);
         }
         if self.signed_in {
@@ -433,7 +400,7 @@ impl AdminApp {
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     if ui.button("Sign out").clicked() {
-                        self.worker.send(Request::SignOut);
+                        self.shell.send(Request::SignOut);
                         self.signed_in = false;
                     }
                     let theme = if self.persisted.dark_mode {
@@ -454,7 +421,7 @@ impl AdminApp {
                 });
             });
         });
-        if let Some(b) = self.banner.clone() {
+        if let Some(b) = self.shell.banner.clone() {
             egui::Panel::bottom("banner").show(ui, |ui| {
                 ui.horizontal(|ui| {
                     match &b {
@@ -464,23 +431,25 @@ impl AdminApp {
                         }
                     }
                     if ui.small_button("Dismiss").clicked() {
-                        self.banner = None;
+                        self.shell.banner = None;
                     }
                 });
             });
         }
         egui::CentralPanel::default().show(ui, |ui| {
             let screen = self.persisted.screen;
-            let (screens, mut net) = self.parts();
+            let (screens, shell) = (&mut self.screens, &mut self.shell);
             egui::ScrollArea::vertical()
                 .auto_shrink([false, false])
-                .show(ui, |ui| screens.show(screen, ui, &mut net));
+                .show(ui, |ui| screens.show(screen, ui, shell));
         });
         self.confirm_ui(ui);
     }
 
     fn confirm_ui(&mut self, ui: &mut egui::Ui) {
-        let Some(c) = &self.confirm else { return };
+        let Some(c) = &self.shell.confirm else {
+            return;
+        };
         let mut decided: Option<bool> = None;
         egui::Modal::new(egui::Id::unique("confirm")).show(ui.ctx(), |ui| {
             ui.set_max_width(420.0);
@@ -498,11 +467,11 @@ impl AdminApp {
         });
         match decided {
             Some(true) => {
-                if let Some(c) = self.confirm.take() {
-                    self.worker.send(c.request);
+                if let Some(c) = self.shell.confirm.take() {
+                    self.shell.send(c.request);
                 }
             }
-            Some(false) => self.confirm = None,
+            Some(false) => self.shell.confirm = None,
             None => {}
         }
     }

@@ -5,8 +5,10 @@
 pub mod api;
 /// The application shell: settings, sign-in, screens, banners, confirmations.
 pub mod app;
-/// One module per screen.
+/// One module per screen: its state, its requests and answers, its drawing.
 pub mod screens;
+/// The server's vocabularies (the generated enums), each variant listed once.
+pub mod vocab;
 /// Small shared widgets and formatting.
 pub mod widgets;
 /// The background runtime that runs network calls off the UI thread.

@@ -2,6 +2,8 @@
 
 use eframe::egui::{self, Color32, RichText};
 
+use crate::vocab::Vocab;
+
 pub type Time = chrono::DateTime<chrono::Utc>;
 
 pub fn when(t: &Time) -> String {
@@ -72,4 +74,27 @@ pub fn pager(
         }
     });
     changed
+}
+
+/// A drop-down over every value of one of the server's vocabularies.
+pub fn choose<T: Vocab>(ui: &mut egui::Ui, id: &str, value: &mut T) {
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(value.to_string())
+        .show_ui(ui, |ui| {
+            for v in T::ALL {
+                ui.selectable_value(value, *v, v.to_string());
+            }
+        });
+}
+
+/// Like [`choose`], with "any" first (no filter).
+pub fn choose_any<T: Vocab>(ui: &mut egui::Ui, id: &str, value: &mut Option<T>) {
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(value.map_or_else(|| "any".to_owned(), |v| v.to_string()))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(value, None, "any");
+            for v in T::ALL {
+                ui.selectable_value(value, Some(*v), v.to_string());
+            }
+        });
 }

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 //! The desktop admin driven through its real UI (egui_kittest: widgets found by role and
 //! label, clicked and typed into) against a real Tessera server on a temp database.
 
@@ -6,7 +8,9 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use tessera_admin::{AdminApp, Persisted};
+use tessera_admin::app::Banner;
+use tessera_admin::{AdminApp, Persisted, Screen};
+use tessera_client::types::AuditKind;
 use tessera_tests::{ADMIN_PASSWORD, Auth, ClientSpec, TestApp, spawn_app};
 
 struct Fixture {
@@ -113,6 +117,36 @@ fn sign_in(h: &mut Harness<'static, AdminApp>) {
 fn open(h: &mut Harness<'static, AdminApp>, tab: &str) {
     click(h, tab);
     idle(h);
+}
+
+/// The id of a user, read from the database.
+fn user_id(f: &Fixture, username: &str) -> String {
+    f.block(f.server.query(&format!(
+        "SELECT id FROM users WHERE username = '{username}'"
+    )))[0]
+        .try_get("", "id")
+        .unwrap()
+}
+
+/// The user names on the sessions screen's current page.
+fn session_users(h: &Harness<'static, AdminApp>) -> Option<Vec<String>> {
+    let page = h.state().screens.sessions.page.as_ref()?;
+    Some(
+        page.items
+            .iter()
+            .map(|f| f.username.clone().unwrap_or_default())
+            .collect(),
+    )
+}
+
+/// Clicks a button and runs only the frame that handles the click: its request is
+/// sent, and its answer cannot have been handled yet (answers are taken at the start
+/// of a frame).
+fn click_and_send(h: &mut Harness<'static, AdminApp>, label: &str, nth: usize) {
+    let buttons: Vec<_> = h.query_all_by_label(label).collect();
+    buttons[nth].click();
+    h.step();
+    assert!(h.state().busy(), "the click sent a request");
 }
 
 #[test]
@@ -270,7 +304,7 @@ fn server_refusals_show_a_banner() {
     click(&mut h, "Delete");
     assert!(has_containing(&h, "Delete user admin?"));
     click(&mut h, "Confirm");
-    wait_until(&mut h, "banner", |h| h.state().banner.is_some());
+    wait_until(&mut h, "banner", |h| h.state().shell.banner.is_some());
     assert!(has_containing(&h, "Could not delete user"));
     assert!(has_containing(&h, "last enabled administrator"));
     f.stop();
@@ -375,7 +409,8 @@ fn the_audit_trail_lists_events_newest_first() {
     let page = h.state().screens.audit.page.clone().unwrap();
     assert!(page.items.len() >= 3);
     assert_eq!(
-        page.items[0].kind, "login_succeeded",
+        page.items[0].kind,
+        AuditKind::LoginSucceeded,
         "the admin's own sign-in is newest"
     );
     assert!(page.items.windows(2).all(|w| w[0].id > w[1].id));
@@ -389,23 +424,169 @@ fn an_ended_session_asks_to_sign_in_again() {
     let mut h = f.harness();
     sign_in(&mut h);
     // Another administrator signs everyone out (the GUI's session included).
-    let admin_id: String = f.block(
-        f.server
-            .query("SELECT id FROM users WHERE username = 'admin'"),
-    )[0]
-    .try_get("", "id")
-    .unwrap();
-    f.block(tessera_server::store::families::revoke_all(
-        &f.server.state().db.write,
-        tessera_server::store::families::Owner::User(&admin_id),
-        tessera_server::domain::RevokeReason::Admin,
-        "test",
-        f.server.clock.now_ms(),
+    let admin_id = user_id(&f, "admin");
+    let token = f.block(f.server.admin_token());
+    f.block(f.server.send_bearer(
+        reqwest::Method::POST,
+        &format!("/admin/v1/users/{admin_id}/revoke-sessions"),
+        &token,
+        None,
     ))
-    .unwrap();
+    .assert_ok();
     click(&mut h, "Refresh");
     wait_until(&mut h, "back at sign-in", |h| !h.state().signed_in);
     assert!(has_containing(&h, "Your session ended"));
     assert!(has(&h, "Sign in"));
+    f.stop();
+}
+
+#[test]
+fn an_answer_reaches_the_screen_that_asked_after_switching() {
+    let f = Fixture::new();
+    f.block(f.server.add_user("hank", "hank-password", false));
+    let mut h = f.harness();
+    sign_in(&mut h);
+    open(&mut h, "Users");
+    wait_until(&mut h, "users listed", |h| has(h, "hank"));
+    // Disable hank, and switch to Keys before the answer is handled.
+    click_and_send(&mut h, "Disable", 1);
+    h.state_mut().open(Screen::Keys);
+    idle(&mut h);
+    // The users screen got its answer and reloaded its own list, unseen.
+    let users = h.state().screens.users.page.clone().unwrap();
+    let hank = users.items.iter().find(|u| u.username == "hank").unwrap();
+    assert!(hank.disabled, "the users screen reloaded after its change");
+    assert_eq!(
+        h.state().shell.banner,
+        Some(Banner::Info("Updated hank".into()))
+    );
+    assert_eq!(h.state().persisted.screen, Screen::Keys);
+    assert!(h.state().screens.keys.list.is_some());
+    assert!(has(&h, "Signing keys"), "still on the keys screen");
+    f.stop();
+}
+
+#[test]
+fn a_refusal_reaches_its_form_field_after_switching() {
+    let f = Fixture::new();
+    let mut h = f.harness();
+    sign_in(&mut h);
+    open(&mut h, "Clients");
+    click(&mut h, "New client");
+    type_into(&mut h, "New client ID", "long-lived");
+    click(&mut h, "password");
+    // Valid for the form (a whole number >= 1); the server caps it at a day.
+    type_into(&mut h, "Access TTL (s)", "999999");
+    click_and_send(&mut h, "Create client", 0);
+    h.state_mut().open(Screen::Users);
+    idle(&mut h);
+    // The refusal names its field (`field` of the error body): the clients form shows
+    // it there; the users screen and the banner stay untouched.
+    let e = h.state().screens.clients.error.clone().unwrap();
+    assert_eq!(e.field, "access_ttl");
+    assert!(e.message.contains("86400"), "{}", e.message);
+    assert!(h.state().screens.users.form_error.is_none());
+    assert!(h.state().shell.banner.is_none());
+    open(&mut h, "Clients");
+    assert!(has_containing(
+        &h,
+        "access_ttl: must be between 1 and 86400"
+    ));
+    f.stop();
+}
+
+#[test]
+fn a_taken_username_is_shown_at_its_field() {
+    let f = Fixture::new();
+    let mut h = f.harness();
+    sign_in(&mut h);
+    open(&mut h, "Users");
+    click(&mut h, "New user");
+    type_into(&mut h, "New username", "admin");
+    click(&mut h, "Create user");
+    idle(&mut h);
+    let e = h.state().screens.users.form_error.clone().unwrap();
+    assert_eq!(e.field, "username");
+    assert!(has_containing(
+        &h,
+        "username: a user named `admin` already exists"
+    ));
+    assert!(h.state().shell.banner.is_none());
+    f.stop();
+}
+
+#[test]
+fn sessions_and_audit_filter_by_user_name_or_id() {
+    let f = Fixture::new();
+    f.block(f.server.add_user("ivy", "ivy-password", false));
+    f.block(f.server.add_user("jack", "jack-password", false));
+    f.block(f.server.add_client(ClientSpec::public("web")));
+    f.block(f.server.login(Auth::Public("web"), "ivy", "ivy-password"))
+        .assert_ok();
+    f.block(f.server.login(Auth::Public("web"), "jack", "jack-password"))
+        .assert_ok();
+    let jack = user_id(&f, "jack");
+    let mut h = f.harness();
+    sign_in(&mut h);
+    open(&mut h, "Sessions");
+    wait_until(&mut h, "three sessions", |h| {
+        session_users(h).is_some_and(|u| u.len() == 3)
+    });
+    // A name is sent as `username`.
+    type_into(&mut h, "User (name or ID)", "ivy");
+    click(&mut h, "Apply");
+    wait_until(&mut h, "ivy's session only", |h| {
+        session_users(h) == Some(vec!["ivy".to_owned()])
+    });
+    // An id (a UUID) is sent as `user_id`.
+    h.state_mut().screens.sessions.query.user.clear();
+    type_into(&mut h, "User (name or ID)", &jack);
+    click(&mut h, "Apply");
+    wait_until(&mut h, "jack's session only", |h| {
+        session_users(h) == Some(vec!["jack".to_owned()])
+    });
+    // A name nobody has: nothing.
+    h.state_mut().screens.sessions.query.user.clear();
+    type_into(&mut h, "User (name or ID)", "nobody");
+    click(&mut h, "Apply");
+    wait_until(&mut h, "no session", |h| {
+        session_users(h).is_some_and(|u| u.is_empty())
+    });
+
+    // From the users screen: "Show sessions" of ivy (rows: admin, ivy, jack).
+    open(&mut h, "Users");
+    wait_until(&mut h, "users listed", |h| has(h, "jack"));
+    let show: Vec<_> = h.query_all_by_label("Show sessions").collect();
+    show[1].click();
+    h.step();
+    idle(&mut h);
+    assert_eq!(h.state().persisted.screen, Screen::Sessions);
+    assert_eq!(h.state().screens.sessions.query.user, "ivy");
+    assert_eq!(session_users(&h), Some(vec!["ivy".to_owned()]));
+
+    open(&mut h, "Audit");
+    h.state_mut().screens.audit.auto_refresh = false;
+    type_into(&mut h, "User (name or ID)", "jack");
+    click(&mut h, "Apply");
+    wait_until(&mut h, "jack's events only", |h| {
+        h.state().screens.audit.page.as_ref().is_some_and(|p| {
+            !p.items.is_empty()
+                && p.items
+                    .iter()
+                    .all(|e| e.username.as_deref() == Some("jack"))
+        })
+    });
+    let page = h.state().screens.audit.page.clone().unwrap();
+    assert!(
+        page.items
+            .iter()
+            .any(|e| e.kind == AuditKind::LoginSucceeded)
+    );
+    h.state_mut().screens.audit.query.user.clear();
+    type_into(&mut h, "User (name or ID)", &jack);
+    click(&mut h, "Apply");
+    idle(&mut h);
+    let by_id = h.state().screens.audit.page.clone().unwrap();
+    assert_eq!(by_id.total, page.total, "the same events by id as by name");
     f.stop();
 }

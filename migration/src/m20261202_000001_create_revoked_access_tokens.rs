@@ -1,5 +1,7 @@
 //! Access tokens revoked before their expiry that belong to no refresh family (client
-//! credentials): kept by `jti` until they would have expired anyway.
+//! credentials): kept by `jti` until they would have expired anyway. And a client's
+//! `tokens_valid_after`: its client-credentials tokens issued before it (when it was
+//! disabled) stay dead after it is enabled again.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -13,6 +15,12 @@ enum RevokedAccessTokens {
     ClientId,
     ExpiresAt,
     RevokedAt,
+}
+
+#[derive(DeriveIden)]
+enum Clients {
+    Table,
+    TokensValidAfter,
 }
 
 #[async_trait::async_trait]
@@ -35,10 +43,24 @@ impl MigrationTrait for Migration {
                 .col(RevokedAccessTokens::ExpiresAt)
                 .to_owned(),
         )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Clients::Table)
+                .add_column(big_integer_null(Clients::TokensValidAfter))
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Clients::Table)
+                .drop_column(Clients::TokensValidAfter)
+                .to_owned(),
+        )
+        .await?;
         m.drop_table(Table::drop().table(RevokedAccessTokens::Table).to_owned())
             .await
     }

@@ -1,5 +1,6 @@
-//! Building and running the server. `main` and the tests both go through [`spawn`]: bind
-//! (port 0 works), learn the real address, serve until told to stop.
+//! Building and running the server. `main` and the tests both go through
+//! [`spawn`](crate::app::spawn): bind (port 0 works), learn the real address, serve
+//! until told to stop.
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,6 +1,7 @@
-//! First start on an empty database (docs/protocol.md, "First start"): an ES256 signing key, the
-//! public client `tessera-admin` for the desktop GUI, and an `admin` user when there is no
-//! administrator. Safe to run on every start and from several instances at once.
+//! First start on an empty database (docs/protocol.md, "First start"): an ES256 signing
+//! key, the public client `tessera-admin` for the desktop GUI, and an `admin` user when
+//! there is no administrator. Safe to run on every start and from several instances at
+//! once.
 
 use anyhow::Context;
 use base64::Engine;
@@ -11,7 +12,7 @@ use crate::config::Settings;
 use crate::crypto::keys::{self, SigningAlg};
 use crate::crypto::password::PasswordHasher;
 use crate::domain::AuditKind;
-use crate::domain::{ClientId, GrantType, Scope, Username};
+use crate::domain::{ClientId, GrantType, NewPassword, Scope, Username};
 use crate::store::audit::{self, AuditEvent};
 use crate::store::clients::{self, NewClient};
 use crate::store::{self, Db, is_unique_violation, users};
@@ -86,8 +87,11 @@ pub async fn run(
                 true,
             ),
         };
+        // The same rule as any other password.
+        let password = NewPassword::parse(password)
+            .map_err(|e| anyhow::anyhow!("TESSERA_ADMIN_PASSWORD: {e}"))?;
         let hasher = PasswordHasher::new(settings.argon2, 1, 0)?;
-        let hash = hasher.hash(&password).await?;
+        let hash = hasher.hash(password.expose()).await?;
         let name = Username::parse("admin").map_err(anyhow::Error::msg)?;
         match users::insert(&db.write, &name, hash, true, now).await {
             Ok(user) => {
@@ -104,8 +108,9 @@ pub async fn run(
                 .await?;
                 if generated {
                     eprintln!(
-                        "\n  Created administrator `admin` with password: {password}\n  \
-                         (shown once; change it with `tessera user passwd admin`)\n"
+                        "\n  Created administrator `admin` with password: {}\n  \
+                         (shown once; change it with `tessera user passwd admin`)\n",
+                        password.expose()
                     );
                 } else {
                     tracing::info!("created administrator `admin` from TESSERA_ADMIN_PASSWORD");

@@ -358,9 +358,8 @@ async fn user(settings: &Settings, clock: &Clock, cmd: UserCmd) -> anyhow::Resul
         }
         UserCmd::Disable { name } => {
             let u = users::by_name(&state, &name).await?;
-            let before = u.live_sessions;
-            users::update(&state, &cli, &u.id, None, Some(true)).await?;
-            println!("disabled {name}; {before} session(s) ended");
+            let (_, n) = users::update(&state, &cli, &u.id, None, Some(true)).await?;
+            println!("disabled {name}; {n} session(s) ended");
         }
         UserCmd::Enable { name } => {
             let u = users::by_name(&state, &name).await?;
@@ -473,7 +472,7 @@ async fn keys_cmd(settings: &Settings, clock: &Clock, cmd: KeysCmd) -> anyhow::R
                 println!(
                     "{:<44}  {:<6}  {:<9}  {:<13}  {:<13}",
                     k.kid,
-                    k.alg.map_or("?", SigningAlg::as_str),
+                    k.alg.as_str(),
                     k.state.as_str(),
                     k.activate_at,
                     k.retired_at

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::kek::{Kek, KekError};
 use crate::crypto::password::Argon2Cost;
-use crate::domain::LockoutPolicy;
+use crate::domain::{Lifetime, LockoutPolicy};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -168,18 +168,18 @@ impl Settings {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        let positive = [
-            ("access_ttl", self.access_ttl),
-            ("refresh_idle_ttl", self.refresh_idle_ttl),
-            ("refresh_absolute_ttl", self.refresh_absolute_ttl),
+        // The same bounds as a client registration's.
+        let lifetimes = [
+            self.access_ttl,
+            self.refresh_idle_ttl,
+            self.refresh_absolute_ttl,
+            self.reuse_leeway,
         ];
-        for (name, v) in positive {
-            if v <= 0 {
-                return Err(format!("{name} must be a positive number of seconds"));
-            }
+        for (l, v) in Lifetime::ALL.into_iter().zip(lifetimes) {
+            l.check(v).map_err(|e| format!("{}: {e}", l.field()))?;
         }
-        if self.reuse_leeway < 0 || self.key_prepublish < 0 {
-            return Err("reuse_leeway and key_prepublish must not be negative".into());
+        if self.key_prepublish < 0 {
+            return Err("key_prepublish must not be negative".into());
         }
         if self.body_limit < 1024 {
             return Err("body_limit must be at least 1024 bytes".into());
@@ -220,7 +220,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_named() {
         let dir = tempfile_dir();
-        let path = dir.join("bad.toml");
+        let path = dir.path().join("bad.toml");
         std::fs::write(&path, "access_ttl = 60\nacess_ttl = 5\n").unwrap();
         let err = Settings::load(Some(&path), &Overrides::default()).unwrap_err();
         assert!(err.contains("acess_ttl"), "{err}");
@@ -230,7 +230,7 @@ mod tests {
     #[test]
     fn file_values_and_overrides_apply() {
         let dir = tempfile_dir();
-        let path = dir.join("ok.toml");
+        let path = dir.path().join("ok.toml");
         std::fs::write(
             &path,
             "access_ttl = 60\n[argon2]\nmemory_kib = 1024\niterations = 1\nparallelism = 1\n",
@@ -249,9 +249,7 @@ mod tests {
         assert_eq!(s.listen, "127.0.0.1:9");
     }
 
-    fn tempfile_dir() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("tessera-cfg-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    fn tempfile_dir() -> tempfile::TempDir {
+        tempfile::tempdir().unwrap()
     }
 }

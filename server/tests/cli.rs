@@ -154,6 +154,27 @@ mod reqwest {
             (status, r.json().await.unwrap())
         })
     }
+
+    /// Any method with a bearer token and an optional JSON body; the answer's status and
+    /// body (JSON, or the text as a JSON string).
+    pub fn send(
+        method: Method,
+        url: &str,
+        bearer: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        rt().block_on(async {
+            let mut r = Client::new().request(method, url).bearer_auth(bearer);
+            if let Some(b) = body {
+                r = r.json(&b);
+            }
+            let resp = r.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap();
+            let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+            (status, body)
+        })
+    }
 }
 
 fn login(base: &str, client: &str, user: &str, password: &str) -> (u16, Value) {
@@ -352,4 +373,511 @@ fn configuration_errors_name_the_key_and_file() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("access_ttl"));
+}
+
+// The CLI and the admin API are two doors to the same operations: each rule below is
+// tried through both, on the same database, and must give the same answer.
+
+/// The bootstrap administrator signed in to a running server through `tessera-admin`.
+struct Admin {
+    base: String,
+    token: String,
+    id: String,
+}
+
+impl Admin {
+    fn sign_in(base: &str) -> Admin {
+        let (status, body) = login(base, "tessera-admin", "admin", "admin-password");
+        assert_eq!(status, 200, "{body}");
+        let token = body["access_token"].as_str().unwrap().to_owned();
+        let mut admin = Admin {
+            base: base.to_owned(),
+            token,
+            id: String::new(),
+        };
+        admin.id = admin.user_id("admin");
+        admin
+    }
+
+    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        reqwest::send(method, &format!("{}{path}", self.base), &self.token, body)
+    }
+
+    #[track_caller]
+    fn get(&self, path: &str) -> Value {
+        let (status, body) = self.call(reqwest::Method::GET, path, None);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    fn user_id(&self, name: &str) -> String {
+        let page = self.get(&format!("/admin/v1/users?search={name}"));
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == name)
+            .unwrap_or_else(|| panic!("no user {name}: {page}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Audit events of `kind` matching `filter` (`user_id=..` or `client_id=..`),
+    /// newest first.
+    fn events(&self, kind: &str, filter: &str) -> Vec<Value> {
+        self.get(&format!("/admin/v1/audit?kind={kind}&{filter}&limit=500"))["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+fn env_and_server() -> (Env, Server, Admin) {
+    let env = Env::new();
+    let server = Server::start(&env);
+    let admin = Admin::sign_in(&server.base);
+    (env, server, admin)
+}
+
+/// The whitespace-separated columns of the row of `tessera <what> list` whose column
+/// `key` is `value`.
+fn list_row(env: &Env, what: &str, key: usize, value: &str) -> Option<Vec<String>> {
+    env.ok(&[what, "list"], None).lines().skip(1).find_map(|l| {
+        let cols: Vec<String> = l.split_whitespace().map(str::to_owned).collect();
+        (cols.get(key).map(String::as_str) == Some(value)).then_some(cols)
+    })
+}
+
+/// The CLI's error names the same field and says the same as the API's 400 body.
+#[track_caller]
+fn assert_same_refusal(cli_err: &str, status: u16, body: &Value, field: &str) {
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    assert_eq!(body["field"], field, "{body}");
+    let said = body["error_description"].as_str().unwrap();
+    assert!(
+        cli_err.contains(&format!("{field}: {said}")),
+        "CLI: {cli_err}\nAPI: {body}"
+    );
+}
+
+#[test]
+fn cli_and_api_both_keep_the_last_administrator() {
+    let (env, server, admin) = env_and_server();
+    let api = |body: Value| {
+        admin.call(
+            reqwest::Method::PATCH,
+            &format!("/admin/v1/users/{}", admin.id),
+            Some(body),
+        )
+    };
+
+    let err = env.fails(&["user", "disable", "admin"], None);
+    let (status, body) = api(serde_json::json!({"disabled": true}));
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "conflict");
+    let said = body["error_description"].as_str().unwrap();
+    assert!(said.contains("last enabled administrator"), "{body}");
+    assert!(err.contains(said), "CLI: {err}\nAPI: {body}");
+    // Demotion is refused by the same rule.
+    let (status, body) = api(serde_json::json!({"is_admin": false}));
+    assert_eq!(status, 409, "{body}");
+
+    // Still an enabled administrator, seen through both doors, with its session intact.
+    let u = admin.get(&format!("/admin/v1/users/{}", admin.id));
+    assert_eq!(u["disabled"], false, "{u}");
+    assert_eq!(u["is_admin"], true, "{u}");
+    let row = list_row(&env, "user", 1, "admin").expect("admin listed");
+    assert_eq!(row[2..4], ["true", "false"], "ADMIN, DISABLED: {row:?}");
+    assert_eq!(
+        login(&server.base, "tessera-admin", "admin", "admin-password").0,
+        200
+    );
+    let audit = admin.events("user_updated", &format!("user_id={}", admin.id));
+    assert!(audit.is_empty(), "nothing changed: {audit:?}");
+
+    // With a second administrator the rule lets the first go, through either door.
+    env.ok(
+        &["user", "add", "second", "--admin", "--password-stdin"],
+        Some("second-password\n"),
+    );
+    let out = env.ok(&["user", "disable", "second"], None);
+    assert!(out.contains("disabled second"), "{out}");
+    // `second` is disabled: `admin` is the last enabled one again.
+    let (status, _) = api(serde_json::json!({"disabled": true}));
+    assert_eq!(status, 409);
+    env.ok(&["user", "enable", "second"], None);
+    let (status, body) = api(serde_json::json!({"is_admin": false}));
+    assert_eq!(status, 200, "{body}");
+    drop(server);
+}
+
+#[test]
+fn cli_and_api_both_keep_the_builtin_client() {
+    let (env, server, admin) = env_and_server();
+    let err = env.fails(&["client", "remove", "tessera-admin"], None);
+    let (status, body) = admin.call(
+        reqwest::Method::DELETE,
+        "/admin/v1/clients/tessera-admin",
+        None,
+    );
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "conflict");
+    let said = body["error_description"].as_str().unwrap();
+    assert!(said.contains("tessera-admin"), "{body}");
+    assert!(err.contains(said), "CLI: {err}\nAPI: {body}");
+    // Disabling it is refused too (the API's door; the CLI has no such command).
+    let (status, body) = admin.call(
+        reqwest::Method::PATCH,
+        "/admin/v1/clients/tessera-admin",
+        Some(serde_json::json!({"disabled": true})),
+    );
+    assert_eq!(status, 409, "{body}");
+
+    // Still there and enabled, its sessions alive.
+    let c = admin.get("/admin/v1/clients/tessera-admin");
+    assert_eq!(c["disabled"], false, "{c}");
+    assert!(list_row(&env, "client", 0, "tessera-admin").is_some());
+    let fams = admin.get("/admin/v1/families?client_id=tessera-admin&state=active");
+    assert_eq!(fams["total"], 1, "{fams}");
+    assert_eq!(
+        login(&server.base, "tessera-admin", "admin", "admin-password").0,
+        200
+    );
+    let audit = admin.events("client_removed", "client_id=tessera-admin");
+    assert!(audit.is_empty(), "{audit:?}");
+}
+
+#[test]
+fn cli_and_api_validate_clients_alike() {
+    let (env, _server, admin) = env_and_server();
+    let create = |body: Value| admin.call(reqwest::Method::POST, "/admin/v1/clients", Some(body));
+
+    // A grant type nobody knows: refused by both parsers.
+    let err = env.fails(&["client", "add", "bad-grant", "--grant", "implicit"], None);
+    assert!(err.contains("implicit"), "{err}");
+    let (status, body) = create(serde_json::json!({
+        "client_id": "bad-grant", "grant_types": ["implicit"]}));
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_request", "{body}");
+
+    // A known grant the server does not serve: refused by the shared rule.
+    let err = env.fails(
+        &["client", "add", "bad-code", "--grant", "authorization_code"],
+        None,
+    );
+    let (status, body) = create(serde_json::json!({
+        "client_id": "bad-code", "grant_types": ["authorization_code"]}));
+    assert_same_refusal(&err, status, &body, "grant_types");
+
+    // client_credentials for a public client.
+    let err = env.fails(
+        &[
+            "client",
+            "add",
+            "bad-pub",
+            "--public",
+            "--grant",
+            "client_credentials",
+        ],
+        None,
+    );
+    let (status, body) = create(serde_json::json!({
+        "client_id": "bad-pub", "public": true, "grant_types": ["client_credentials"]}));
+    assert_same_refusal(&err, status, &body, "grant_types");
+
+    // A redirect URI with a fragment.
+    let err = env.fails(
+        &[
+            "client",
+            "add",
+            "bad-uri",
+            "--public",
+            "--redirect-uri",
+            "https://x.example/cb#frag",
+        ],
+        None,
+    );
+    let (status, body) = create(serde_json::json!({
+        "client_id": "bad-uri", "public": true, "grant_types": ["password", "refresh_token"],
+        "redirect_uris": ["https://x.example/cb#frag"]}));
+    assert_same_refusal(&err, status, &body, "redirect_uris");
+
+    // A ten-year access token.
+    let err = env.fails(
+        &["client", "add", "bad-ttl", "--access-ttl", "315360000"],
+        None,
+    );
+    let (status, body) = create(serde_json::json!({
+        "client_id": "bad-ttl", "grant_types": ["client_credentials"],
+        "access_ttl": 315_360_000}));
+    assert_same_refusal(&err, status, &body, "access_ttl");
+
+    // A reuse leeway over a minute.
+    let err = env.fails(
+        &[
+            "client",
+            "add",
+            "bad-leeway",
+            "--public",
+            "--reuse-leeway",
+            "61",
+        ],
+        None,
+    );
+    let (status, body) = create(serde_json::json!({
+        "client_id": "bad-leeway", "public": true, "grant_types": ["password", "refresh_token"],
+        "reuse_leeway": 61}));
+    assert_same_refusal(&err, status, &body, "reuse_leeway");
+
+    // Nothing was created, through either door.
+    let ids = [
+        "bad-grant",
+        "bad-code",
+        "bad-pub",
+        "bad-uri",
+        "bad-ttl",
+        "bad-leeway",
+    ];
+    for id in ids {
+        let (status, body) = admin.call(
+            reqwest::Method::GET,
+            &format!("/admin/v1/clients/{id}"),
+            None,
+        );
+        assert_eq!(status, 404, "{id}: {body}");
+        assert!(list_row(&env, "client", 0, id).is_none(), "{id}");
+    }
+    assert_eq!(admin.get("/admin/v1/clients")["total"], 1);
+    let created = admin.get("/admin/v1/audit?kind=client_created")["total"].clone();
+    assert_eq!(created, 0);
+
+    // The bounds themselves pass both doors.
+    env.ok(
+        &[
+            "client",
+            "add",
+            "edge-cli",
+            "--access-ttl",
+            "86400",
+            "--reuse-leeway",
+            "60",
+        ],
+        None,
+    );
+    let (status, body) = create(serde_json::json!({
+        "client_id": "edge-api", "grant_types": ["client_credentials"],
+        "access_ttl": 86_400, "reuse_leeway": 60}));
+    assert_eq!(status, 200, "{body}");
+    for id in ["edge-cli", "edge-api"] {
+        let c = admin.get(&format!("/admin/v1/clients/{id}"));
+        assert_eq!(c["access_ttl"], 86_400, "{c}");
+        assert_eq!(c["reuse_leeway"], 60, "{c}");
+    }
+}
+
+/// The event the CLI wrote and its counterpart from the API have the same kind, reason
+/// and detail: the same keys, each value of the same JSON type, and equal values except
+/// for the `differing` keys. Only the actor tells them apart.
+#[track_caller]
+fn assert_same_shape(cli: &Value, api: &Value, admin_id: &str, differing: &[&str]) {
+    assert_eq!(cli["kind"], api["kind"], "\nCLI: {cli}\nAPI: {api}");
+    assert_eq!(cli["reason"], api["reason"], "\nCLI: {cli}\nAPI: {api}");
+    assert_eq!(cli["actor"], "cli", "{cli}");
+    assert_eq!(api["actor"], admin_id, "{api}");
+    assert_eq!(api["actor_name"], "admin", "{api}");
+    let (c, a) = (&cli["detail"], &api["detail"]);
+    if c.is_null() && a.is_null() {
+        return;
+    }
+    let (c, a) = (
+        c.as_object()
+            .unwrap_or_else(|| panic!("CLI detail not an object: {cli}")),
+        a.as_object()
+            .unwrap_or_else(|| panic!("API detail not an object: {api}")),
+    );
+    let keys = |m: &serde_json::Map<String, Value>| {
+        let mut k: Vec<String> = m.keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(c), keys(a), "\nCLI: {cli}\nAPI: {api}");
+    let kind = |v: &Value| match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    for (k, v) in c {
+        assert_eq!(kind(v), kind(&a[k]), "{k}\nCLI: {cli}\nAPI: {api}");
+        if !differing.contains(&k.as_str()) {
+            assert_eq!(v, &a[k], "{k}\nCLI: {cli}\nAPI: {api}");
+        }
+    }
+}
+
+/// Pairs the events of `kind` for the CLI's subject and the API's, newest first, and
+/// checks each pair; returns how many pairs there were.
+#[track_caller]
+fn assert_same_events(
+    admin: &Admin,
+    kind: &str,
+    cli_filter: &str,
+    api_filter: &str,
+    differing: &[&str],
+) -> usize {
+    let cli = admin.events(kind, cli_filter);
+    let api = admin.events(kind, api_filter);
+    assert_eq!(cli.len(), api.len(), "{kind}\nCLI: {cli:#?}\nAPI: {api:#?}");
+    assert!(!cli.is_empty(), "no {kind} events for {cli_filter}");
+    for (c, a) in cli.iter().zip(&api) {
+        assert_same_shape(c, a, &admin.id, differing);
+    }
+    cli.len()
+}
+
+#[test]
+fn cli_and_api_write_the_same_audit_events() {
+    let (env, server, admin) = env_and_server();
+    let base = server.base.clone();
+    use reqwest::Method;
+    env.ok(
+        &[
+            "client",
+            "add",
+            "web",
+            "--public",
+            "--grant",
+            "password,refresh_token",
+        ],
+        None,
+    );
+
+    // Create a user each way.
+    env.ok(
+        &["user", "add", "cli-user", "--password-stdin"],
+        Some("cli-password-1\n"),
+    );
+    let (status, body) = admin.call(
+        Method::POST,
+        "/admin/v1/users",
+        Some(serde_json::json!({"username": "api-user", "password": "api-password-1"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let cli_user = admin.user_id("cli-user");
+    let api_user = body["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(login(&base, "web", "cli-user", "cli-password-1").0, 200);
+    assert_eq!(login(&base, "web", "api-user", "api-password-1").0, 200);
+
+    // Change a password each way: one session ended each.
+    let out = env.ok(
+        &["user", "passwd", "cli-user", "--password-stdin"],
+        Some("cli-password-2\n"),
+    );
+    assert!(out.contains("1 session(s) ended"), "{out}");
+    let (status, body) = admin.call(
+        Method::PUT,
+        &format!("/admin/v1/users/{api_user}/password"),
+        Some(serde_json::json!({"password": "api-password-2"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sessions_ended"], 1, "{body}");
+    assert_eq!(login(&base, "web", "cli-user", "cli-password-2").0, 200);
+    assert_eq!(login(&base, "web", "api-user", "api-password-2").0, 200);
+
+    // Disable a user each way: one session ended each.
+    let out = env.ok(&["user", "disable", "cli-user"], None);
+    assert!(out.contains("1 session(s) ended"), "{out}");
+    let (status, body) = admin.call(
+        Method::PATCH,
+        &format!("/admin/v1/users/{api_user}"),
+        Some(serde_json::json!({"disabled": true})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["live_sessions"], 0, "{body}");
+
+    // Create a public and a confidential client each way.
+    env.ok(
+        &[
+            "client",
+            "add",
+            "cli-app",
+            "--public",
+            "--grant",
+            "password,refresh_token",
+        ],
+        None,
+    );
+    env.ok(&["client", "add", "cli-svc", "--scope", "jobs"], None);
+    for body in [
+        serde_json::json!({"client_id": "api-app", "public": true,
+                           "grant_types": ["password", "refresh_token"]}),
+        serde_json::json!({"client_id": "api-svc", "grant_types": ["client_credentials"],
+                           "scopes": ["jobs"]}),
+    ] {
+        let (status, answer) = admin.call(Method::POST, "/admin/v1/clients", Some(body));
+        assert_eq!(status, 200, "{answer}");
+    }
+    // One session on each app, then remove each app each way.
+    env.ok(
+        &["user", "add", "shared", "--password-stdin"],
+        Some("shared-password\n"),
+    );
+    assert_eq!(login(&base, "cli-app", "shared", "shared-password").0, 200);
+    assert_eq!(login(&base, "api-app", "shared", "shared-password").0, 200);
+    let out = env.ok(&["client", "remove", "cli-app"], None);
+    assert!(out.contains("1 session(s) ended"), "{out}");
+    let (status, body) = admin.call(Method::DELETE, "/admin/v1/clients/api-app", None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sessions_ended"], 1, "{body}");
+
+    let (cu, au) = (format!("user_id={cli_user}"), format!("user_id={api_user}"));
+    assert_same_events(&admin, "user_created", &cu, &au, &["username"]);
+    // Newest first: the disable, then the password change.
+    assert_eq!(assert_same_events(&admin, "user_updated", &cu, &au, &[]), 2);
+    let updated = admin.events("user_updated", &cu);
+    assert_eq!(
+        updated[0]["detail"],
+        serde_json::json!({"disabled": true, "sessions_ended": 1})
+    );
+    assert_eq!(
+        updated[1]["detail"],
+        serde_json::json!({"password": "changed", "sessions_ended": 1})
+    );
+    // The families those two ended (reasons password_changed, user_disabled).
+    assert_eq!(
+        assert_same_events(&admin, "family_revoked", &cu, &au, &[]),
+        2
+    );
+
+    let (cc, ac) = ("client_id=cli-app", "client_id=api-app");
+    assert_same_events(&admin, "client_created", cc, ac, &[]);
+    assert_eq!(
+        admin.events("client_created", cc)[0]["detail"],
+        serde_json::json!({"public": true, "grant_types": "password refresh_token"})
+    );
+    assert_same_events(
+        &admin,
+        "client_created",
+        "client_id=cli-svc",
+        "client_id=api-svc",
+        &[],
+    );
+    assert_eq!(
+        admin.events("client_created", "client_id=api-svc")[0]["detail"],
+        serde_json::json!({"public": false, "grant_types": "client_credentials"})
+    );
+    assert_same_events(&admin, "client_removed", cc, ac, &[]);
+    assert_eq!(
+        admin.events("client_removed", cc)[0]["detail"],
+        serde_json::json!({"sessions_ended": 1})
+    );
+    assert_same_events(&admin, "family_revoked", cc, ac, &[]);
+    assert_eq!(
+        admin.events("family_revoked", cc)[0]["reason"],
+        "client_removed"
+    );
 }

@@ -1,8 +1,11 @@
 //! Test harness: [`spawn_app`] starts the real Tessera server in-process on a random port,
 //! against a fresh database (a temp SQLite file, or a fresh PostgreSQL database when
 //! `TESSERA_TEST_DATABASE_URL` is set), and returns a [`TestApp`] with an HTTP client.
-//! Setup (users, clients) goes through the same store functions the CLI uses;
+//! Setup (users, clients) writes straight to the store, without audit events;
 //! assertions go through HTTP. Logs are silent unless `TEST_LOG=1`.
+
+// A test harness: a setup step that fails must stop the test at once, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 

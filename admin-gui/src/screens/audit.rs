@@ -4,29 +4,71 @@ use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 use tessera_client::types;
 
-use super::Net;
-use crate::widgets::{field, when};
-use crate::worker::{AuditQuery, Request};
+use super::{Net, ScreenState, UserRef, opt};
+use crate::api::{Api, ApiError, call};
+use crate::widgets::{choose_any, field, when};
+use crate::worker::Failure;
 
-pub const KINDS: [&str; 17] = [
-    "login_succeeded",
-    "login_failed",
-    "account_locked",
-    "reuse_detected",
-    "family_revoked",
-    "key_created",
-    "key_rotated",
-    "key_retired",
-    "user_created",
-    "user_updated",
-    "user_deleted",
-    "client_created",
-    "client_updated",
-    "client_removed",
-    "client_secret_rotated",
-    "admin_action",
-    "token_refreshed",
-];
+/// Filters of the audit trail.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditQuery {
+    pub kind: Option<types::AuditKind>,
+    /// A user name, or a user id (see [`UserRef`]).
+    pub user: String,
+    pub client_id: String,
+    pub family_id: String,
+    pub cursor: Option<String>,
+}
+
+/// What the audit screen asks the server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ask {
+    List(AuditQuery),
+}
+
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Page(types::AuditPage),
+}
+
+impl Ask {
+    pub fn what(&self) -> &'static str {
+        match self {
+            Ask::List(_) => "load audit events",
+        }
+    }
+
+    pub(crate) async fn run(self, api: &mut Api) -> Result<Answer, ApiError> {
+        Ok(match self {
+            Ask::List(q) => {
+                let user = UserRef::parse(&q.user);
+                let (user_id, username) = user.params();
+                Answer::Page(call!(api, |c| {
+                    let mut b = c.admin_list_audit().limit(100u64);
+                    if let Some(v) = q.kind {
+                        b = b.kind(v);
+                    }
+                    if let Some(v) = user_id {
+                        b = b.user_id(v);
+                    }
+                    if let Some(v) = username {
+                        b = b.username(v);
+                    }
+                    if let Some(v) = opt(&q.client_id) {
+                        b = b.client_id(v);
+                    }
+                    if let Some(v) = opt(&q.family_id) {
+                        b = b.family_id(v);
+                    }
+                    if let Some(cur) = &q.cursor {
+                        b = b.cursor(cur.clone());
+                    }
+                    b.send()
+                })?)
+            }
+        })
+    }
+}
 
 pub struct Audit {
     pub page: Option<types::AuditPage>,
@@ -48,13 +90,23 @@ impl Default for Audit {
     }
 }
 
-impl Audit {
-    pub fn load(&mut self, net: &mut Net) {
+impl ScreenState for Audit {
+    type Ask = Ask;
+    type Answer = Answer;
+
+    fn load(&mut self, net: &mut Net<'_, Ask>) {
         self.last_load = Some(Instant::now());
-        net.send(Request::Audit(self.query.clone()));
+        net.send(Ask::List(self.query.clone()));
     }
 
-    pub fn show(&mut self, ui: &mut egui::Ui, net: &mut Net) {
+    fn on_answer(&mut self, answer: Result<Answer, Failure<Ask>>, net: &mut Net<'_, Ask>) {
+        match answer {
+            Ok(Answer::Page(p)) => self.page = Some(p),
+            Err(f) => net.failed(f),
+        }
+    }
+
+    fn show(&mut self, ui: &mut egui::Ui, net: &mut Net<'_, Ask>) {
         ui.horizontal(|ui| {
             ui.heading("Audit trail");
             if ui.button("Refresh").clicked() {
@@ -74,19 +126,9 @@ impl Audit {
         }
         ui.horizontal(|ui| {
             ui.label("Kind");
-            egui::ComboBox::from_id_salt("kind")
-                .selected_text(if self.query.kind.is_empty() {
-                    "any".to_owned()
-                } else {
-                    self.query.kind.clone()
-                })
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut self.query.kind, String::new(), "any");
-                    for k in KINDS {
-                        ui.selectable_value(&mut self.query.kind, k.to_owned(), k);
-                    }
-                });
-            field(ui, "User ID", &mut self.query.user_id);
+            choose_any(ui, "kind", &mut self.query.kind);
+            field(ui, "User (name or ID)", &mut self.query.user)
+                .on_hover_text("A user name, or a user ID (a UUID)");
             field(ui, "Client ID", &mut self.query.client_id);
             field(ui, "Family ID", &mut self.query.family_id);
             if ui.button("Apply").clicked() {
@@ -133,8 +175,8 @@ impl Audit {
                             ui.label(when(&e.at));
                         });
                         row.col(|ui| {
-                            let t = egui::RichText::new(&e.kind);
-                            ui.label(if e.kind == "reuse_detected" {
+                            let t = egui::RichText::new(e.kind.to_string());
+                            ui.label(if e.kind == types::AuditKind::ReuseDetected {
                                 t.color(crate::widgets::danger()).strong()
                             } else {
                                 t

@@ -1,32 +1,104 @@
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
-use tessera_client::types;
+use tessera_client::types::{self, GrantType};
 
-use super::Net;
-use crate::widgets::{error_text, field, shown_once};
-use crate::worker::Request;
+pub use super::FieldError;
+use super::{Net, ScreenState};
+use crate::api::{Api, ApiError, call};
+use crate::vocab::{Vocab, join};
+use crate::widgets::{field, shown_once};
+use crate::worker::Failure;
+
+/// What the clients screen asks the server.
+#[derive(Debug, Clone)]
+pub enum Ask {
+    List,
+    Create(types::CreateClient),
+    RotateSecret { id: String },
+    Remove { id: String },
+    EndSessions { id: String },
+}
+
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Page(types::ClientPage),
+    Created(types::ClientCreated),
+    SecretRotated {
+        client_id: String,
+        secret: String,
+    },
+    Removed {
+        client_id: String,
+        sessions_ended: u64,
+    },
+    SessionsEnded {
+        client_id: String,
+        revoked: u64,
+    },
+}
+
+impl Ask {
+    pub fn what(&self) -> &'static str {
+        match self {
+            Ask::List => "load clients",
+            Ask::Create(_) => "create client",
+            Ask::RotateSecret { .. } => "rotate secret",
+            Ask::Remove { .. } => "remove client",
+            Ask::EndSessions { .. } => "end the client's sessions",
+        }
+    }
+
+    pub(crate) async fn run(self, api: &mut Api) -> Result<Answer, ApiError> {
+        Ok(match self {
+            Ask::List => Answer::Page(call!(api, |c| c.admin_list_clients().limit(500u64).send())?),
+            Ask::Create(body) => Answer::Created(call!(api, |c| c
+                .admin_create_client()
+                .body(body.clone())
+                .send())?),
+            Ask::RotateSecret { id } => {
+                let s = call!(api, |c| c
+                    .admin_rotate_client_secret()
+                    .id(id.clone())
+                    .send())?;
+                Answer::SecretRotated {
+                    client_id: id,
+                    secret: s.client_secret,
+                }
+            }
+            Ask::Remove { id } => {
+                let d = call!(api, |c| c.admin_remove_client().id(id.clone()).send())?;
+                Answer::Removed {
+                    client_id: id,
+                    sessions_ended: d.sessions_ended,
+                }
+            }
+            Ask::EndSessions { id } => {
+                let r = call!(api, |c| c
+                    .admin_revoke_client_sessions()
+                    .id(id.clone())
+                    .send())?;
+                Answer::SessionsEnded {
+                    client_id: id,
+                    revoked: r.revoked,
+                }
+            }
+        })
+    }
+}
 
 /// The new-client form, validated before anything is sent.
 #[derive(Default, Clone)]
 pub struct ClientForm {
     pub client_id: String,
     pub public: bool,
-    pub password: bool,
-    pub refresh_token: bool,
-    pub client_credentials: bool,
+    /// The grants ticked, in the order the spec lists them.
+    pub grants: Vec<GrantType>,
     pub scopes: String,
     pub redirect_uris: String,
     pub access_ttl: String,
     pub refresh_idle_ttl: String,
     pub refresh_absolute_ttl: String,
     pub reuse_leeway: String,
-}
-
-/// A problem with one field of the form.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub message: String,
 }
 
 fn seconds(field: &'static str, text: &str, min: i64) -> Result<Option<i64>, FieldError> {
@@ -44,6 +116,14 @@ fn seconds(field: &'static str, text: &str, min: i64) -> Result<Option<i64>, Fie
 }
 
 impl ClientForm {
+    /// Ticks or unticks one grant.
+    pub fn set_grant(&mut self, g: GrantType, on: bool) {
+        self.grants.retain(|x| *x != g);
+        if on {
+            self.grants.push(g);
+        }
+    }
+
     /// The request body, or the first invalid field.
     pub fn validate(&self) -> Result<types::CreateClient, FieldError> {
         let id = self.client_id.trim();
@@ -58,26 +138,24 @@ impl ClientForm {
                 message: "1 to 128 characters from A-Z a-z 0-9 . _ ~ -".into(),
             });
         }
-        let mut grants = Vec::new();
-        if self.password {
-            grants.push("password".to_owned());
-        }
-        if self.refresh_token {
-            grants.push("refresh_token".to_owned());
-        }
-        if self.client_credentials {
-            grants.push("client_credentials".to_owned());
-        }
+        let grants: Vec<GrantType> = GrantType::ALL
+            .iter()
+            .copied()
+            .filter(|g| self.grants.contains(g))
+            .collect();
         if grants.is_empty() {
             return Err(FieldError {
                 field: "grant_types",
                 message: "choose at least one grant".into(),
             });
         }
-        if self.public && self.client_credentials {
+        if self.public && grants.contains(&GrantType::ClientCredentials) {
             return Err(FieldError {
                 field: "grant_types",
-                message: "a public client cannot use client_credentials".into(),
+                message: format!(
+                    "a public client cannot use {}",
+                    GrantType::ClientCredentials
+                ),
             });
         }
         let redirect_uris: Vec<String> = self
@@ -118,18 +196,49 @@ pub struct Clients {
     pub secret: Option<(String, String)>,
 }
 
-impl Clients {
-    pub fn load(&self, net: &mut Net) {
-        net.send(Request::Clients);
+impl ScreenState for Clients {
+    type Ask = Ask;
+    type Answer = Answer;
+
+    fn load(&mut self, net: &mut Net<'_, Ask>) {
+        net.send(Ask::List);
     }
 
-    fn field_error(&self, ui: &mut egui::Ui, name: &str) {
-        if let Some(e) = self.error.as_ref().filter(|e| e.field == name) {
-            error_text(ui, &format!("{}: {}", e.field, e.message));
+    fn on_answer(&mut self, answer: Result<Answer, Failure<Ask>>, net: &mut Net<'_, Ask>) {
+        match answer {
+            Ok(Answer::Page(p)) => self.page = Some(p),
+            Ok(Answer::Created(c)) => {
+                net.info(format!("Created client {}", c.client.client_id));
+                self.created(&c);
+                self.load(net);
+            }
+            Ok(Answer::SecretRotated { client_id, secret }) => {
+                self.secret = Some((format!("New secret of {client_id}"), secret));
+                self.load(net);
+            }
+            Ok(Answer::Removed {
+                client_id,
+                sessions_ended,
+            }) => {
+                net.info(format!(
+                    "Removed {client_id}; {sessions_ended} session(s) ended"
+                ));
+                self.load(net);
+            }
+            Ok(Answer::SessionsEnded { client_id, revoked }) => {
+                net.info(format!("{revoked} session(s) of {client_id} ended"));
+                self.load(net);
+            }
+            Err(Failure {
+                ask: Ask::Create(_),
+                error: ApiError::Rejected { field, message, .. },
+                ..
+            }) => self.rejected(field.as_deref(), &message),
+            Err(f) => net.failed(f),
         }
     }
 
-    pub fn show(&mut self, ui: &mut egui::Ui, net: &mut Net) {
+    fn show(&mut self, ui: &mut egui::Ui, net: &mut Net<'_, Ask>) {
         ui.horizontal(|ui| {
             ui.heading("Clients");
             if ui.button("Refresh").clicked() {
@@ -147,9 +256,12 @@ impl Clients {
                 );
                 ui.horizontal(|ui| {
                     ui.label("Grants:");
-                    ui.checkbox(&mut self.form.password, "password");
-                    ui.checkbox(&mut self.form.refresh_token, "refresh_token");
-                    ui.checkbox(&mut self.form.client_credentials, "client_credentials");
+                    for &g in GrantType::ALL {
+                        let mut on = self.form.grants.contains(&g);
+                        if ui.checkbox(&mut on, g.to_string()).changed() {
+                            self.form.set_grant(g, on);
+                        }
+                    }
                 });
                 self.field_error(ui, "grant_types");
                 field(ui, "Scopes (space-separated)", &mut self.form.scopes);
@@ -176,14 +288,12 @@ impl Clients {
                 });
                 self.field_error(ui, "refresh_absolute_ttl");
                 self.field_error(ui, "reuse_leeway");
-                if let Some(e) = self.error.as_ref().filter(|e| e.field == "form") {
-                    error_text(ui, &e.message);
-                }
+                self.field_error(ui, "form");
                 if ui.button("Create client").clicked() {
                     match self.form.validate() {
                         Ok(body) => {
                             self.error = None;
-                            net.send(Request::CreateClient(body));
+                            net.send(Ask::Create(body));
                         }
                         Err(e) => self.error = Some(e),
                     }
@@ -199,7 +309,7 @@ impl Clients {
             ui.label("Loading...");
             return;
         };
-        let mut confirm: Option<(String, Request)> = None;
+        let mut confirm: Option<(String, Ask)> = None;
         let mut rotate: Option<String> = None;
         let mut revoke: Option<String> = None;
         TableBuilder::new(ui)
@@ -235,7 +345,7 @@ impl Clients {
                             ui.label(if c.public { "public" } else { "confidential" });
                         });
                         row.col(|ui| {
-                            ui.label(c.grant_types.join(" "));
+                            ui.label(join(&c.grant_types));
                         });
                         row.col(|ui| {
                             ui.label(c.scopes.join(" "));
@@ -263,7 +373,7 @@ impl Clients {
                                             "Remove client {}? All its sessions end now.",
                                             c.client_id
                                         ),
-                                        Request::RemoveClient {
+                                        Ask::Remove {
                                             id: c.client_id.clone(),
                                         },
                                     ));
@@ -277,15 +387,21 @@ impl Clients {
             net.confirm(
                 "Rotate secret",
                 format!("Rotate the secret of {id}? The current secret stops working at once."),
-                Request::RotateSecret { id },
+                Ask::RotateSecret { id },
             );
         }
         if let Some(id) = revoke {
-            net.send(Request::RevokeClientSessions { id });
+            net.send(Ask::EndSessions { id });
         }
         if let Some((m, r)) = confirm {
             net.confirm("Remove client", m, r);
         }
+    }
+}
+
+impl Clients {
+    fn field_error(&self, ui: &mut egui::Ui, name: &str) {
+        FieldError::show(&self.error, ui, name);
     }
 
     pub fn created(&mut self, c: &types::ClientCreated) {
@@ -296,7 +412,8 @@ impl Clients {
         }
     }
 
-    /// A server refusal, shown next to the field it names.
+    /// A server refusal, shown next to the field the server names (the `field` of its
+    /// error body), or above the button when it names none of the form's fields.
     pub fn rejected(&mut self, field: Option<&str>, message: &str) {
         const FIELDS: [&str; 8] = [
             "client_id",
@@ -308,13 +425,6 @@ impl Clients {
             "refresh_absolute_ttl",
             "reuse_leeway",
         ];
-        let f = field
-            .and_then(|f| FIELDS.iter().find(|x| **x == f).copied())
-            .unwrap_or("form");
-        let message = message
-            .strip_prefix(&format!("{f}: "))
-            .unwrap_or(message)
-            .to_owned();
-        self.error = Some(FieldError { field: f, message });
+        self.error = Some(FieldError::at(field, &FIELDS, message));
     }
 }

@@ -1,34 +1,85 @@
 use eframe::egui::{self, RichText};
 use egui_plot::{Legend, Line, Plot, PlotPoints};
-use tessera_client::types;
+use tessera_client::types::{self, StatsRange};
 
-use super::Net;
+use super::{Net, ScreenState};
+use crate::api::{ApiError, call};
+use crate::vocab::Vocab;
 use crate::widgets::danger;
-use crate::worker::Request;
+use crate::worker::Failure;
 
-#[derive(Default)]
-pub struct Dashboard {
-    pub stats: Option<types::Stats>,
-    pub range: String,
+/// What the dashboard asks the server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ask {
+    Stats { range: StatsRange },
 }
 
-impl Dashboard {
-    pub fn load(&self, net: &mut Net) {
-        let range = if self.range.is_empty() {
-            "hour".into()
-        } else {
-            self.range.clone()
-        };
-        net.send(Request::Stats { range });
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Stats(types::Stats),
+}
+
+impl Ask {
+    pub fn what(&self) -> &'static str {
+        match self {
+            Ask::Stats { .. } => "load statistics",
+        }
     }
 
-    pub fn show(&mut self, ui: &mut egui::Ui, net: &mut Net) {
+    pub(crate) async fn run(self, api: &mut crate::api::Api) -> Result<Answer, ApiError> {
+        Ok(match self {
+            Ask::Stats { range } => {
+                Answer::Stats(call!(api, |c| c.admin_stats().range(range).send())?)
+            }
+        })
+    }
+}
+
+fn range_label(r: StatsRange) -> &'static str {
+    match r {
+        StatsRange::Hour => "Last hour",
+        StatsRange::Week => "Last week",
+    }
+}
+
+pub struct Dashboard {
+    pub stats: Option<types::Stats>,
+    pub range: StatsRange,
+}
+
+impl Default for Dashboard {
+    fn default() -> Self {
+        Dashboard {
+            stats: None,
+            range: StatsRange::Hour,
+        }
+    }
+}
+
+impl ScreenState for Dashboard {
+    type Ask = Ask;
+    type Answer = Answer;
+
+    fn load(&mut self, net: &mut Net<'_, Ask>) {
+        net.send(Ask::Stats { range: self.range });
+    }
+
+    fn on_answer(&mut self, answer: Result<Answer, Failure<Ask>>, net: &mut Net<'_, Ask>) {
+        match answer {
+            Ok(Answer::Stats(s)) => self.stats = Some(s),
+            Err(f) => net.failed(f),
+        }
+    }
+
+    fn show(&mut self, ui: &mut egui::Ui, net: &mut Net<'_, Ask>) {
         ui.horizontal(|ui| {
             ui.heading("Dashboard");
-            for (r, label) in [("hour", "Last hour"), ("week", "Last week")] {
-                let selected = self.range == r || (self.range.is_empty() && r == "hour");
-                if ui.selectable_label(selected, label).clicked() {
-                    self.range = r.into();
+            for &r in StatsRange::ALL {
+                if ui
+                    .selectable_label(self.range == r, range_label(r))
+                    .clicked()
+                {
+                    self.range = r;
                     self.load(net);
                 }
             }
@@ -45,8 +96,9 @@ impl Dashboard {
                 ui.label(
                     RichText::new(format!(
                         "Alert: Refresh-token reuse detected {} time(s) in the last hour: sessions were revoked. \
-                         See Sessions, reason reuse_detected.",
-                        s.recent_reuse_detections
+                         See Sessions, reason {}.",
+                        s.recent_reuse_detections,
+                        types::RevokeReason::ReuseDetected
                     ))
                     .strong(),
                 );

@@ -1,26 +1,93 @@
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
-use tessera_client::types;
+use tessera_client::types::{self, KeyState, SigningAlg};
 
-use super::Net;
-use crate::widgets::{when, when_opt};
-use crate::worker::Request;
+use super::{Net, ScreenState};
+use crate::api::{Api, ApiError, call};
+use crate::widgets::{choose, when, when_opt};
+use crate::worker::Failure;
 
-#[derive(Default)]
-pub struct Keys {
-    pub list: Option<types::KeyList>,
-    pub alg: String,
+/// What the keys screen asks the server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ask {
+    List,
+    Rotate { alg: SigningAlg },
+    Retire { kid: String },
 }
 
-impl Keys {
-    pub fn load(&self, net: &mut Net) {
-        net.send(Request::Keys);
+#[derive(Debug, Clone)]
+pub enum Answer {
+    List(types::KeyList),
+    Rotated(types::KeyView),
+    Retired(types::KeyView),
+}
+
+impl Ask {
+    pub fn what(&self) -> &'static str {
+        match self {
+            Ask::List => "load keys",
+            Ask::Rotate { .. } => "rotate key",
+            Ask::Retire { .. } => "retire key",
+        }
     }
 
-    pub fn show(&mut self, ui: &mut egui::Ui, net: &mut Net) {
-        if self.alg.is_empty() {
-            self.alg = "ES256".into();
+    pub(crate) async fn run(self, api: &mut Api) -> Result<Answer, ApiError> {
+        Ok(match self {
+            Ask::List => Answer::List(call!(api, |c| c.admin_list_keys().send())?),
+            Ask::Rotate { alg } => {
+                let body = types::RotateKey { alg: Some(alg) };
+                Answer::Rotated(call!(api, |c| c
+                    .admin_rotate_key()
+                    .body(body.clone())
+                    .send())?)
+            }
+            Ask::Retire { kid } => Answer::Retired(call!(api, |c| c
+                .admin_retire_key()
+                .kid(kid.clone())
+                .send())?),
+        })
+    }
+}
+
+pub struct Keys {
+    pub list: Option<types::KeyList>,
+    /// The algorithm of the next rotation.
+    pub alg: SigningAlg,
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Keys {
+            list: None,
+            alg: SigningAlg::Es256,
         }
+    }
+}
+
+impl ScreenState for Keys {
+    type Ask = Ask;
+    type Answer = Answer;
+
+    fn load(&mut self, net: &mut Net<'_, Ask>) {
+        net.send(Ask::List);
+    }
+
+    fn on_answer(&mut self, answer: Result<Answer, Failure<Ask>>, net: &mut Net<'_, Ask>) {
+        match answer {
+            Ok(Answer::List(k)) => self.list = Some(k),
+            Ok(Answer::Rotated(k)) => {
+                net.info(format!("New {} key {}", k.alg, k.kid));
+                self.load(net);
+            }
+            Ok(Answer::Retired(k)) => {
+                net.info(format!("Retired {}", k.kid));
+                self.load(net);
+            }
+            Err(f) => net.failed(f),
+        }
+    }
+
+    fn show(&mut self, ui: &mut egui::Ui, net: &mut Net<'_, Ask>) {
         ui.horizontal(|ui| {
             ui.heading("Signing keys");
             if ui.button("Refresh").clicked() {
@@ -29,13 +96,7 @@ impl Keys {
         });
         ui.horizontal(|ui| {
             ui.label("Algorithm");
-            egui::ComboBox::from_id_salt("alg")
-                .selected_text(self.alg.clone())
-                .show_ui(ui, |ui| {
-                    for a in ["ES256", "EdDSA", "RS256"] {
-                        ui.selectable_value(&mut self.alg, a.to_owned(), a);
-                    }
-                });
+            choose(ui, "alg", &mut self.alg);
             if ui.button("Rotate key").clicked() {
                 net.confirm(
                     "Rotate signing key",
@@ -44,7 +105,7 @@ impl Keys {
                          pre-publication delay; the current key keeps verifying its tokens until they expire.",
                         self.alg
                     ),
-                    Request::RotateKey { alg: self.alg.clone() },
+                    Ask::Rotate { alg: self.alg },
                 );
             }
         });
@@ -88,10 +149,10 @@ impl Keys {
                             ui.monospace(&k.kid);
                         });
                         row.col(|ui| {
-                            ui.label(&k.alg);
+                            ui.label(k.alg.to_string());
                         });
                         row.col(|ui| {
-                            ui.label(&k.state);
+                            ui.label(k.state.to_string());
                         });
                         row.col(|ui| {
                             ui.label(when(&k.created_at));
@@ -106,7 +167,7 @@ impl Keys {
                             ui.label(k.unexpired_tokens.to_string());
                         });
                         row.col(|ui| {
-                            if k.state != "retired" && ui.small_button("Retire").clicked() {
+                            if k.state != KeyState::Retired && ui.small_button("Retire").clicked() {
                                 retire = Some((k.kid.clone(), k.unexpired_tokens));
                             }
                         });
@@ -120,7 +181,7 @@ impl Keys {
                     "Retire {kid} now? It leaves the JWKS at once: {n} access token(s) it signed \
                      that have not expired will stop verifying."
                 ),
-                Request::RetireKey { kid },
+                Ask::Retire { kid },
             );
         }
     }

@@ -1,19 +1,112 @@
 use eframe::egui::{self, Color32, RichText};
 use egui_extras::{Column, TableBuilder};
-use tessera_client::types;
+use tessera_client::types::{self, FamilyState, RevokeReason, TokenState};
 
-use super::Net;
-use crate::widgets::{danger, field, when, when_opt};
-use crate::worker::{FamilyQuery, Request};
+use super::{Net, ScreenState, UserRef, opt};
+use crate::api::{Api, ApiError, call};
+use crate::widgets::{choose_any, danger, field, when, when_opt};
+use crate::worker::Failure;
 
-const REASONS: [&str; 6] = [
-    "reuse_detected",
-    "logout",
-    "admin",
-    "password_changed",
-    "user_disabled",
-    "client_removed",
-];
+/// Filters of the session list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FamilyQuery {
+    /// A user name, or a user id (see [`UserRef`]).
+    pub user: String,
+    pub client_id: String,
+    pub state: Option<FamilyState>,
+    pub reason: Option<RevokeReason>,
+    pub cursor: Option<String>,
+}
+
+/// What the sessions screen asks the server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ask {
+    List(FamilyQuery),
+    Detail {
+        id: String,
+    },
+    Revoke {
+        id: String,
+    },
+    /// Every session of one user; `who` names them in the banner.
+    RevokeUser {
+        id: String,
+        who: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Page(types::FamilyPage),
+    Detail(Box<types::FamilyDetail>),
+    Revoked(types::FamilyView),
+    UserRevoked {
+        id: String,
+        who: String,
+        revoked: u64,
+    },
+}
+
+impl Ask {
+    pub fn what(&self) -> &'static str {
+        match self {
+            Ask::List(_) => "load sessions",
+            Ask::Detail { .. } => "load session",
+            Ask::Revoke { .. } => "revoke session",
+            Ask::RevokeUser { .. } => "end the user's sessions",
+        }
+    }
+
+    pub(crate) async fn run(self, api: &mut Api) -> Result<Answer, ApiError> {
+        Ok(match self {
+            Ask::List(q) => {
+                let user = UserRef::parse(&q.user);
+                let (user_id, username) = user.params();
+                Answer::Page(call!(api, |c| {
+                    let mut b = c.admin_list_families().limit(100u64);
+                    if let Some(v) = user_id {
+                        b = b.user_id(v);
+                    }
+                    if let Some(v) = username {
+                        b = b.username(v);
+                    }
+                    if let Some(v) = opt(&q.client_id) {
+                        b = b.client_id(v);
+                    }
+                    if let Some(v) = q.state {
+                        b = b.state(v);
+                    }
+                    if let Some(v) = q.reason {
+                        b = b.reason(v);
+                    }
+                    if let Some(cur) = &q.cursor {
+                        b = b.cursor(cur.clone());
+                    }
+                    b.send()
+                })?)
+            }
+            Ask::Detail { id } => Answer::Detail(Box::new(call!(api, |c| c
+                .admin_get_family()
+                .id(id.clone())
+                .send())?)),
+            Ask::Revoke { id } => Answer::Revoked(call!(api, |c| c
+                .admin_revoke_family()
+                .id(id.clone())
+                .send())?),
+            Ask::RevokeUser { id, who } => {
+                let r = call!(api, |c| c
+                    .admin_revoke_user_sessions()
+                    .id(id.clone())
+                    .send())?;
+                Answer::UserRevoked {
+                    id,
+                    who,
+                    revoked: r.revoked,
+                }
+            }
+        })
+    }
+}
 
 #[derive(Default)]
 pub struct Sessions {
@@ -26,11 +119,71 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    pub fn load(&self, net: &mut Net) {
-        net.send(Request::Families(self.query.clone()));
+    /// Shows one user's sessions (from another screen's link).
+    pub fn of_user(&mut self, id: &str, username: &str) {
+        self.query = FamilyQuery {
+            user: UserRef::text_for(id, username),
+            ..FamilyQuery::default()
+        };
+        self.history.clear();
+        self.selected = None;
     }
 
-    pub fn show(&mut self, ui: &mut egui::Ui, net: &mut Net) {
+    fn reload_selected(&self, net: &mut Net<'_, Ask>) {
+        if let Some(d) = &self.selected {
+            net.send(Ask::Detail {
+                id: d.family.id.clone(),
+            });
+        }
+    }
+}
+
+impl ScreenState for Sessions {
+    type Ask = Ask;
+    type Answer = Answer;
+
+    fn load(&mut self, net: &mut Net<'_, Ask>) {
+        net.send(Ask::List(self.query.clone()));
+    }
+
+    fn on_answer(&mut self, answer: Result<Answer, Failure<Ask>>, net: &mut Net<'_, Ask>) {
+        match answer {
+            Ok(Answer::Page(p)) => {
+                if self.select_first {
+                    self.select_first = false;
+                    if let Some(f) = p.items.first() {
+                        net.send(Ask::Detail { id: f.id.clone() });
+                    }
+                }
+                self.page = Some(p);
+            }
+            Ok(Answer::Detail(d)) => self.selected = Some(d),
+            Ok(Answer::Revoked(f)) => {
+                net.info(format!(
+                    "Revoked the session of {}",
+                    f.username.clone().unwrap_or_else(|| f.client_id.clone())
+                ));
+                if self.selected.as_ref().is_some_and(|d| d.family.id == f.id) {
+                    self.reload_selected(net);
+                }
+                self.load(net);
+            }
+            Ok(Answer::UserRevoked { id, who, revoked }) => {
+                net.info(format!("{revoked} session(s) of {who} ended"));
+                if self
+                    .selected
+                    .as_ref()
+                    .is_some_and(|d| d.family.user_id.as_deref() == Some(id.as_str()))
+                {
+                    self.reload_selected(net);
+                }
+                self.load(net);
+            }
+            Err(f) => net.failed(f),
+        }
+    }
+
+    fn show(&mut self, ui: &mut egui::Ui, net: &mut Net<'_, Ask>) {
         ui.horizontal(|ui| {
             ui.heading("Sessions (refresh families)");
             if ui.button("Refresh").clicked() {
@@ -38,37 +191,13 @@ impl Sessions {
             }
         });
         ui.horizontal(|ui| {
-            field(ui, "User ID", &mut self.query.user_id);
+            field(ui, "User (name or ID)", &mut self.query.user)
+                .on_hover_text("A user name, or a user ID (a UUID)");
             field(ui, "Client ID", &mut self.query.client_id);
             ui.label("State");
-            egui::ComboBox::from_id_salt("state")
-                .selected_text(if self.query.state.is_empty() {
-                    "any".to_owned()
-                } else {
-                    self.query.state.clone()
-                })
-                .show_ui(ui, |ui| {
-                    for s in ["", "active", "revoked", "expired"] {
-                        ui.selectable_value(
-                            &mut self.query.state,
-                            s.to_owned(),
-                            if s.is_empty() { "any" } else { s },
-                        );
-                    }
-                });
+            choose_any(ui, "state", &mut self.query.state);
             ui.label("Reason");
-            egui::ComboBox::from_id_salt("reason")
-                .selected_text(if self.query.reason.is_empty() {
-                    "any".to_owned()
-                } else {
-                    self.query.reason.clone()
-                })
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut self.query.reason, String::new(), "any");
-                    for r in REASONS {
-                        ui.selectable_value(&mut self.query.reason, r.to_owned(), r);
-                    }
-                });
+            choose_any(ui, "reason", &mut self.query.reason);
             if ui.button("Apply").clicked() {
                 self.query.cursor = None;
                 self.history.clear();
@@ -77,7 +206,8 @@ impl Sessions {
         });
         ui.separator();
         if let Some(detail) = &self.selected {
-            self.detail(ui, net, detail.clone());
+            let detail = detail.clone();
+            self.detail(ui, net, &detail);
             ui.separator();
         }
         let Some(page) = self.page.clone() else {
@@ -128,10 +258,10 @@ impl Sessions {
                         row.col(|ui| {
                             let text = match &f.revoke_reason {
                                 Some(r) => format!("{} ({r})", f.state),
-                                None => f.state.clone(),
+                                None => f.state.to_string(),
                             };
                             let t = RichText::new(text);
-                            ui.label(if f.revoke_reason.as_deref() == Some("reuse_detected") {
+                            ui.label(if f.revoke_reason == Some(RevokeReason::ReuseDetected) {
                                 t.color(danger()).strong()
                             } else {
                                 t
@@ -154,7 +284,9 @@ impl Sessions {
                                 if ui.small_button("Details").clicked() {
                                     open = Some(f.id.clone());
                                 }
-                                if f.state == "active" && ui.small_button("Revoke").clicked() {
+                                if f.state == FamilyState::Active
+                                    && ui.small_button("Revoke").clicked()
+                                {
                                     revoke = Some((
                                         f.id.clone(),
                                         f.username.clone().unwrap_or_default(),
@@ -174,19 +306,21 @@ impl Sessions {
             self.load(net);
         }
         if let Some(id) = open {
-            net.send(Request::Family { id });
+            net.send(Ask::Detail { id });
         }
         if let Some((id, who)) = revoke {
             net.confirm(
                 "Revoke session",
                 format!("Revoke this session of {who}? Its refresh token stops working at once."),
-                Request::RevokeFamily { id },
+                Ask::Revoke { id },
             );
         }
     }
+}
 
+impl Sessions {
     /// The selected family's token chain as a timeline, the replayed generation marked.
-    fn detail(&mut self, ui: &mut egui::Ui, net: &mut Net, d: Box<types::FamilyDetail>) {
+    fn detail(&mut self, ui: &mut egui::Ui, net: &mut Net<'_, Ask>, d: &types::FamilyDetail) {
         let f = &d.family;
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.horizontal(|ui| {
@@ -199,23 +333,24 @@ impl Sessions {
                 if let Some(r) = &f.revoke_reason {
                     ui.label(format!("revoked {} ({r})", when_opt(&f.revoked_at)));
                 }
-                if f.state == "active" && ui.button("Revoke this session").clicked() {
+                if f.state == FamilyState::Active && ui.button("Revoke this session").clicked() {
                     net.confirm(
                         "Revoke session",
                         "Revoke this session? Its refresh token stops working at once.".into(),
-                        Request::RevokeFamily { id: f.id.clone() },
+                        Ask::Revoke { id: f.id.clone() },
                     );
                 }
                 if let Some(uid) = &f.user_id
                     && ui.button("Revoke all of this user's sessions").clicked()
                 {
+                    let who = f.username.clone().unwrap_or_else(|| uid.clone());
                     net.confirm(
                         "Revoke all sessions",
-                        format!(
-                            "End every session of {}?",
-                            f.username.clone().unwrap_or_else(|| uid.clone())
-                        ),
-                        Request::RevokeUserSessions { id: uid.clone() },
+                        format!("End every session of {who}?"),
+                        Ask::RevokeUser {
+                            id: uid.clone(),
+                            who,
+                        },
                     );
                 }
                 if ui.button("Close").clicked() {
@@ -236,7 +371,7 @@ impl Sessions {
                 let line = format!(
                     "- gen {:>3}  {:<11}  issued {}  used {}  {}  {}",
                     t.generation,
-                    t.state,
+                    t.state.to_string(),
                     when(&t.issued_at),
                     when_opt(&t.used_at),
                     t.ip.clone().unwrap_or_default(),
@@ -245,7 +380,7 @@ impl Sessions {
                 let mut text = RichText::new(line).monospace();
                 if t.replayed {
                     text = text.color(Color32::WHITE).background_color(danger()).strong();
-                } else if t.state == "active" {
+                } else if t.state == TokenState::Active {
                     text = text.strong();
                 }
                 let label = ui.label(text);

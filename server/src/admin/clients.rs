@@ -160,6 +160,31 @@ impl ClientSettings {
     }
 }
 
+/// The desktop admin signs in through the built-in client: it must stay enabled, with
+/// the password and refresh grants and the `admin` scope.
+fn keep_admin_client_usable(v: &Valid, disabling: bool) -> AdminResult<()> {
+    let needed = format!("the {ADMIN_CLIENT_ID} client is needed by the desktop admin");
+    if disabling {
+        return Err(AdminError::conflict(Some("disabled"), needed));
+    }
+    if ![GrantType::Password, GrantType::RefreshToken]
+        .iter()
+        .all(|g| v.grant_types.contains(g))
+    {
+        return Err(AdminError::conflict(
+            Some("grant_types"),
+            format!("{needed} with the password and refresh_token grants"),
+        ));
+    }
+    if !v.scopes.contains(crate::oauth::ADMIN_SCOPE) {
+        return Err(AdminError::conflict(
+            Some("scopes"),
+            format!("{needed} with the admin scope"),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) async fn find(state: &AppState, id: &str) -> AdminResult<client::Model> {
     clients::find(&state.db.read, id)
         .await?
@@ -292,22 +317,26 @@ pub async fn update(
 ) -> AdminResult<ClientRecord> {
     let mut c = find(state, id).await?;
     let current = to_record(state, c.clone());
+    // Stored lifetimes from before the bounds are clamped, so any edit also fixes them.
+    let [
+        access_ttl,
+        refresh_idle_ttl,
+        refresh_absolute_ttl,
+        reuse_leeway,
+    ] = c.lifetimes();
     let settings = ClientSettings {
         grant_types: ch.grant_types.unwrap_or(current.grant_types),
         scopes: ch.scopes.unwrap_or(current.scopes),
         redirect_uris: ch.redirect_uris.unwrap_or(current.redirect_uris),
-        access_ttl: ch.access_ttl.apply(c.access_ttl),
-        refresh_idle_ttl: ch.refresh_idle_ttl.apply(c.refresh_idle_ttl),
-        refresh_absolute_ttl: ch.refresh_absolute_ttl.apply(c.refresh_absolute_ttl),
-        reuse_leeway: ch.reuse_leeway.apply(c.reuse_leeway),
+        access_ttl: ch.access_ttl.apply(access_ttl),
+        refresh_idle_ttl: ch.refresh_idle_ttl.apply(refresh_idle_ttl),
+        refresh_absolute_ttl: ch.refresh_absolute_ttl.apply(refresh_absolute_ttl),
+        reuse_leeway: ch.reuse_leeway.apply(reuse_leeway),
     };
     let v = settings.validate(c.is_public)?;
     let disabling = ch.disabled == Some(true);
-    if disabling && c.client_id == ADMIN_CLIENT_ID {
-        return Err(AdminError::conflict(
-            Some("disabled"),
-            format!("the {ADMIN_CLIENT_ID} client is needed by the desktop admin"),
-        ));
+    if c.client_id == ADMIN_CLIENT_ID {
+        keep_admin_client_usable(&v, disabling)?;
     }
     c.grant_types = GrantType::join(&v.grant_types);
     c.scopes = v.scopes.to_string();
@@ -318,10 +347,13 @@ pub async fn update(
         c.refresh_absolute_ttl,
         c.reuse_leeway,
     ] = v.lifetimes;
+    let now = state.clock.now_ms();
     if let Some(d) = ch.disabled {
+        if d && !c.disabled {
+            c.tokens_valid_after = Some(now);
+        }
         c.disabled = d;
     }
-    let now = state.clock.now_ms();
     c.updated_at = now;
     let detail = json!({
         "grant_types": c.grant_types,

@@ -20,7 +20,7 @@ use crate::store::{self, clients, sessions};
 #[derive(Debug, Clone)]
 pub struct KeyRecord {
     pub kid: String,
-    pub alg: Option<SigningAlg>,
+    pub alg: SigningAlg,
     pub state: KeyState,
     pub created_at: Millis,
     pub activate_at: Millis,
@@ -46,7 +46,9 @@ async fn to_record(state: &AppState, k: signing_key::Model) -> AdminResult<KeyRe
     let unexpired_tokens = sessions::issued_between(&state.db.read, from, signed_until).await?;
     Ok(KeyRecord {
         state: KeyRecord::state_of(&k, now),
-        alg: SigningAlg::parse(&k.alg),
+        alg: SigningAlg::parse(&k.alg).ok_or_else(|| {
+            AdminError::Internal(format!("key {} has unknown alg {}", k.kid, k.alg))
+        })?,
         created_at: k.created_at,
         activate_at: k.activate_at,
         retired_at: k.retired_at,
@@ -121,13 +123,16 @@ pub async fn retire(state: &AppState, actor: &Actor, kid: &str) -> AdminResult<K
             format!("key {kid} is already retired"),
         ));
     }
+    // Another key must be signing now: a pending one would leave a gap with no key.
     if !all
         .iter()
-        .any(|o| o.kid != kid && KeyRecord::state_of(o, now).can_sign())
+        .any(|o| o.kid != kid && KeyRecord::state_of(o, now) == KeyState::Active)
     {
         return Err(AdminError::conflict(
             None,
-            format!("{kid} is the only signing key; rotate first"),
+            format!(
+                "{kid} is the only signing key; rotate first (and wait until the new key is active)"
+            ),
         ));
     }
     let txn = state.db.write.begin().await?;

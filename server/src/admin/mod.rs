@@ -1,9 +1,9 @@
 //! The operations layer: every change to users, clients, signing keys and sessions, and
 //! the reads the admin API shows, each written once. The `tessera` CLI and the admin API
 //! both call these functions (so they enforce the same rules and write the same audit
-//! events), and `/me` and the OAuth endpoints call [`sessions`] to end sessions. The
-//! edges only translate: they parse input, call one operation, and render its answer.
-//! See docs/architecture.md for the layers and what may call what.
+//! events), and `/me` and the OAuth endpoints call [`sessions`](crate::admin::sessions)
+//! to end sessions. The edges only translate: they parse input, call one operation, and
+//! render its answer. See docs/architecture.md for the layers and what may call what.
 
 pub mod audit;
 pub mod clients;

@@ -167,14 +167,14 @@ async fn keep_an_admin(txn: &impl sea_orm::ConnectionTrait, u: &user::Model) -> 
 
 /// Changes the admin role and/or the disabled flag. Disabling ends all the user's
 /// sessions in the same transaction; asking to disable an already disabled user ends
-/// any session still left.
+/// any session still left. Returns the user and how many sessions ended.
 pub async fn update(
     state: &AppState,
     actor: &Actor,
     id: &str,
     is_admin: Option<bool>,
     disabled: Option<bool>,
-) -> AdminResult<UserRecord> {
+) -> AdminResult<(UserRecord, u64)> {
     let u = find(state, id).await?;
     let now = state.clock.now_ms();
     let txn = state.db.write.begin().await?;
@@ -218,7 +218,7 @@ pub async fn update(
     }
     txn.commit().await?;
     counted(state, RevokeReason::UserDisabled, ended);
-    get(state, id).await
+    Ok((get(state, id).await?, ended))
 }
 
 /// Sets (or generates) a password and ends all the user's sessions, in one

@@ -1,8 +1,10 @@
 //! The HTTP surface. Every operation is declared with poem-openapi, so `/openapi.json`
 //! (and `tessera openapi`) describe exactly what is served. Each operation has one
-//! success body type and one error body type ([`error::ErrorBody`]), so client generators
-//! can consume the spec. Handlers only translate: they parse input, call one grant or
-//! store function, and map its result.
+//! success body type and one error body type
+//! ([`ErrorBody`](crate::api::error::ErrorBody)), so client generators can consume the
+//! spec. Handlers only translate: they parse input, call one function of
+//! [`crate::oauth`] or [`crate::admin`], and map its result; nothing here imports the
+//! store or SeaORM (docs/architecture.md, "The rules").
 
 pub mod admin;
 pub mod auth;

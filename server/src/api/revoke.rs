@@ -195,9 +195,11 @@ impl RevocationApi {
     /// Introspect a token
     ///
     /// For confidential clients (resource servers). An access token is active while its
-    /// signature and expiry hold and its refresh family is not revoked; a refresh token
-    /// (reported only to its own client) while it is unused, unexpired and its family
-    /// live. Anything else is `{"active": false}`, without a reason.
+    /// signature and expiry hold, its client is enabled, and either its refresh family is
+    /// live and its user enabled, or (client credentials) it was not revoked. A refresh
+    /// token (reported only to its own client) is active while it is unused, unexpired,
+    /// its family live and its user enabled. Anything else is `{"active": false}`,
+    /// without a reason.
     #[oai(
         path = "/oauth/introspect",
         method = "post",

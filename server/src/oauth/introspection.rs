@@ -52,14 +52,16 @@ async fn enabled_user(state: &AppState, id: &str) -> Result<Option<user::Model>,
 /// every time, against the database.
 pub async fn standing(state: &AppState, claims: &AccessClaims) -> Result<Standing, OAuthError> {
     let now = state.clock.now_ms();
-    if enabled_client(state, &claims.client_id).await?.is_none() {
+    let Some(client) = enabled_client(state, &claims.client_id).await? else {
         return Ok(Standing::Fallen);
-    }
+    };
     let Some(sid) = &claims.sid else {
-        return Ok(if revoked::is_revoked(&state.db.read, &claims.jti).await? {
-            Standing::Fallen
-        } else {
+        let stands = client.accepts_tokens_issued_at(super::issued_ms(claims))
+            && !revoked::is_revoked(&state.db.read, &claims.jti).await?;
+        return Ok(if stands {
             Standing::Client
+        } else {
+            Standing::Fallen
         });
     };
     let family = sessions::find(&state.db.read, sid).await?;

@@ -1,7 +1,9 @@
 //! The OAuth flows: client and bearer authentication, the token grants (one module per
 //! RFC 6749 flow), revocation (RFC 7009) and introspection (RFC 7662). Each takes parsed
-//! input, applies the rules, and returns its result or an [`OAuthError`] that the HTTP
-//! edge turns into an RFC 6749 §5.2 error. See docs/protocol.md.
+//! input, applies the rules, and returns its result or an
+//! [`OAuthError`](crate::oauth::OAuthError) that the HTTP edge turns into an RFC 6749
+//! §5.2 error. The layers and what may call what are in docs/architecture.md; the
+//! protocol rules in docs/protocol.md.
 
 pub mod bearer;
 pub mod client_auth;
@@ -14,7 +16,10 @@ pub mod revocation;
 use sea_orm::DbErr;
 
 use crate::admin::AdminError;
+use std::sync::Arc;
+
 use crate::crypto::jwt::{self, AccessClaims};
+use crate::crypto::keys::LoadedKey;
 use crate::domain::{GrantType, Scope};
 use crate::state::AppState;
 use crate::store::clients::ClientPolicy;
@@ -141,6 +146,28 @@ pub fn resolve_scope(
 
 pub const ADMIN_SCOPE: &str = "admin";
 
+/// A token id that is a UUIDv7 of the issue time (our clock's, to the millisecond), so
+/// a token's issue time is known more finely than `iat`'s seconds.
+fn jti_at(now_ms: crate::clock::Millis) -> String {
+    let ms = u64::try_from(now_ms).unwrap_or(0);
+    let ts =
+        uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32);
+    uuid::Uuid::new_v7(ts).simple().to_string()
+}
+
+/// When a token was issued, in milliseconds: from its UUIDv7 `jti`, else from `iat`.
+pub fn issued_ms(claims: &AccessClaims) -> crate::clock::Millis {
+    uuid::Uuid::try_parse(&claims.jti)
+        .ok()
+        .and_then(|u| u.get_timestamp())
+        .map(|t| {
+            let (secs, nanos) = t.to_unix();
+            (secs as i64).saturating_mul(1000) + i64::from(nanos / 1_000_000)
+        })
+        .filter(|ms| ms.div_euclid(1000) == claims.iat)
+        .unwrap_or(claims.iat.saturating_mul(1000))
+}
+
 /// Signs an access token with the active key.
 pub fn issue_access_token(
     state: &AppState,
@@ -150,11 +177,29 @@ pub fn issue_access_token(
     sid: Option<&str>,
     ttl: i64,
 ) -> Result<String, OAuthError> {
-    let now = state.clock.now_ms();
-    let key = state
+    let key = signing_key(state)?;
+    issue_access_token_with(state, &key, sub, client_id, scope, sid, ttl)
+}
+
+/// The key that signs now; none is a fault (a key is created on first start).
+pub fn signing_key(state: &AppState) -> Result<Arc<LoadedKey>, OAuthError> {
+    state
         .keys()
-        .signing_key(now)
-        .ok_or_else(|| OAuthError::Internal("no active signing key".into()))?;
+        .signing_key(state.clock.now_ms())
+        .ok_or_else(|| OAuthError::Internal("no active signing key".into()))
+}
+
+/// Signs an access token with `key`.
+pub fn issue_access_token_with(
+    state: &AppState,
+    key: &LoadedKey,
+    sub: &str,
+    client_id: &str,
+    scope: &Scope,
+    sid: Option<&str>,
+    ttl: i64,
+) -> Result<String, OAuthError> {
+    let now = state.clock.now_ms();
     let iat = now.div_euclid(1000);
     let claims = AccessClaims {
         iss: state.issuer.clone(),
@@ -162,12 +207,12 @@ pub fn issue_access_token(
         aud: state.audience.clone(),
         exp: iat + ttl,
         iat,
-        jti: uuid::Uuid::new_v4().simple().to_string(),
+        jti: jti_at(now),
         client_id: client_id.to_owned(),
         scope: scope.to_string(),
         sid: sid.map(str::to_owned),
     };
-    jwt::sign(&key, &claims).map_err(|e| OAuthError::Internal(e.to_string()))
+    jwt::sign(key, &claims).map_err(|e| OAuthError::Internal(e.to_string()))
 }
 
 #[cfg(test)]

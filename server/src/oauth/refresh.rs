@@ -9,8 +9,9 @@
 use sea_orm::TransactionTrait;
 use serde_json::json;
 
-use super::{OAuthError, TokenSet, issue_access_token};
+use super::{OAuthError, TokenSet, issue_access_token_with};
 use crate::admin::{Actor, sessions};
+use crate::crypto::keys::LoadedKey;
 use crate::domain::{
     AuditKind, GrantType, RefreshTokenValue, RequestMeta, ReuseDecision, RevokeReason, Scope,
     child_expiry, decide_reuse,
@@ -46,7 +47,12 @@ pub async fn grant(
     let hash = presented.hash();
     let now = state.clock.now_ms();
 
-    // Hot path: claim the token and insert its child in one transaction.
+    // Hot path: claim the token and insert its child in one transaction, then sign.
+    // The signing key is taken first, so that without one nothing is spent; the
+    // signature is made after the commit, outside the single SQLite writer's critical
+    // section, and should it fail the rotation is undone ([`rotation::unspend`]): a
+    // token is never spent without its successor reaching the client.
+    let key = super::signing_key(state)?;
     let started = std::time::Instant::now();
     let txn = state.db.write.begin().await?;
     if let Some(claimed) = rotation::claim(&txn, &hash, now).await? {
@@ -54,30 +60,27 @@ pub async fn grant(
             txn.rollback().await?;
             return Err(OAuthError::InvalidGrant(INVALID.into()));
         }
-        // Everything that can fail happens before the commit: a token is never spent
-        // without its successor reaching the client.
-        let issued = match effective_scope(&txn, &claimed, &policy, requested.as_ref()).await {
-            Ok(scope) => finish(
-                state,
-                &claimed,
-                RefreshTokenValue::generate(),
-                scope,
-                &policy,
-            ),
-            Err(e) => Err(e),
-        };
-        let (set, child) = match issued {
-            Ok(ok) => ok,
+        let scope = match effective_scope(&txn, &claimed, &policy, requested.as_ref()).await {
+            Ok(scope) => scope,
             Err(e) => {
                 txn.rollback().await?;
                 return Err(e);
             }
         };
+        let child = RefreshTokenValue::generate();
         rotation::insert_token(&txn, child_row(&claimed, &child, &policy, now), meta, now).await?;
         audit_refresh(state, &txn, &claimed, meta, now, false).await?;
         txn.commit().await?;
         state.metrics.db("refresh_rotate", started);
-        return Ok(set.with_refresh(child));
+        return match finish(state, &key, &claimed, scope, &policy) {
+            Ok(set) => Ok(set.with_refresh(child)),
+            Err(e) => {
+                let undo = state.db.write.begin().await?;
+                rotation::unspend(&undo, claimed.id, &child.hash()).await?;
+                undo.commit().await?;
+                Err(e)
+            }
+        };
     }
     txn.rollback().await?;
 
@@ -102,11 +105,12 @@ pub async fn grant(
         let txn = state.db.write.begin().await?;
         if rotation::invalidate_unused_child(&txn, token.id, now).await? {
             let issued = match effective_scope(&txn, &token, &policy, requested.as_ref()).await {
-                Ok(scope) => finish(state, &token, RefreshTokenValue::generate(), scope, &policy),
+                Ok(scope) => super::signing_key(state)
+                    .and_then(|key| finish(state, &key, &token, scope, &policy)),
                 Err(e) => Err(e),
             };
             let (set, child) = match issued {
-                Ok(ok) => ok,
+                Ok(set) => (set, RefreshTokenValue::generate()),
                 Err(e) => {
                     txn.rollback().await?;
                     return Err(e);
@@ -246,30 +250,28 @@ fn child_row(
     }
 }
 
-/// Signs the access token; the caller commits the child and attaches it.
+/// Signs the access token; the caller attaches the child.
 fn finish(
     state: &AppState,
+    key: &LoadedKey,
     parent: &refresh_token::Model,
-    child: RefreshTokenValue,
     scope: Scope,
     policy: &ClientPolicy,
-) -> Result<(TokenSet, RefreshTokenValue), OAuthError> {
+) -> Result<TokenSet, OAuthError> {
     let sub = parent.user_id.as_deref().unwrap_or(&parent.client_id);
-    let access_token = issue_access_token(
+    let access_token = issue_access_token_with(
         state,
+        key,
         sub,
         &parent.client_id,
         &scope,
         Some(&parent.family_id),
         policy.access_ttl,
     )?;
-    Ok((
-        TokenSet {
-            access_token,
-            expires_in: policy.access_ttl,
-            refresh_token: None,
-            scope,
-        },
-        child,
-    ))
+    Ok(TokenSet {
+        access_token,
+        expires_in: policy.access_ttl,
+        refresh_token: None,
+        scope,
+    })
 }

@@ -2,6 +2,8 @@
 //! session, ends its whole family (reason `logout`); revoking a client-credentials access
 //! token (which has no family) records its `jti` until it would have expired.
 
+use sea_orm::TransactionTrait;
+
 use super::OAuthError;
 use crate::admin::{Actor, sessions};
 use crate::crypto::jwt;
@@ -50,18 +52,23 @@ pub async fn revoke(
             return Ok(());
         };
         if claims.sid.is_none() {
-            // A client-credentials token: no family to end, so remember its id.
-            let txn_now = now;
-            revoked::insert(
-                &state.db.write,
+            // A client-credentials token: no family to end, so remember its id, with
+            // the audit event in the same transaction (once, however often revoked).
+            let txn = state.db.write.begin().await?;
+            let first = revoked::insert(
+                &txn,
                 &claims.jti,
                 &client.client_id,
                 claims.exp.saturating_mul(1000),
-                txn_now,
+                now,
             )
             .await?;
+            if !first {
+                txn.commit().await?;
+                return Ok(());
+            }
             audit::record(
-                &state.db.write,
+                &txn,
                 now,
                 Actor::Client {
                     id: client.client_id.clone(),
@@ -74,6 +81,7 @@ pub async fn revoke(
                 }),
             )
             .await?;
+            txn.commit().await?;
             return Ok(());
         }
         claims.sid

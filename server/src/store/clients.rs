@@ -3,7 +3,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 
 use super::entities::client::{self, Entity as Clients};
 use crate::clock::Millis;
-use crate::domain::{ClientId, GrantType, Scope};
+use crate::domain::{ClientId, GrantType, Lifetime, Scope};
 
 /// A client registration as created by the CLI or the admin API.
 #[derive(Debug, Clone)]
@@ -47,6 +47,7 @@ pub async fn insert(db: &impl ConnectionTrait, c: NewClient, now: Millis) -> Res
         refresh_absolute_ttl: Set(c.refresh_absolute_ttl),
         reuse_leeway: Set(c.reuse_leeway),
         disabled: Set(false),
+        tokens_valid_after: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })
@@ -100,6 +101,7 @@ pub async fn save(db: &impl ConnectionTrait, c: client::Model) -> Result<(), DbE
         .col_expr(C::RefreshAbsoluteTtl, c.refresh_absolute_ttl.into())
         .col_expr(C::ReuseLeeway, c.reuse_leeway.into())
         .col_expr(C::Disabled, c.disabled.into())
+        .col_expr(C::TokensValidAfter, c.tokens_valid_after.into())
         .col_expr(C::UpdatedAt, c.updated_at.into())
         .filter(C::ClientId.eq(c.client_id))
         .exec(db)
@@ -134,17 +136,46 @@ pub struct ClientPolicy {
 }
 
 impl client::Model {
+    /// The effective settings. A stored lifetime outside today's bounds (a row from
+    /// before they existed) is clamped into them.
     pub fn policy(&self, defaults: &crate::config::Settings) -> ClientPolicy {
+        let [
+            access_ttl,
+            refresh_idle_ttl,
+            refresh_absolute_ttl,
+            reuse_leeway,
+        ] = self.lifetimes();
         ClientPolicy {
             grant_types: self.grants(),
             scopes: Scope::parse(&self.scopes).unwrap_or_default(),
-            access_ttl: self.access_ttl.unwrap_or(defaults.access_ttl),
-            refresh_idle_ttl: self.refresh_idle_ttl.unwrap_or(defaults.refresh_idle_ttl),
-            refresh_absolute_ttl: self
-                .refresh_absolute_ttl
-                .unwrap_or(defaults.refresh_absolute_ttl),
-            reuse_leeway: self.reuse_leeway.unwrap_or(defaults.reuse_leeway),
+            access_ttl: access_ttl.unwrap_or(defaults.access_ttl),
+            refresh_idle_ttl: refresh_idle_ttl.unwrap_or(defaults.refresh_idle_ttl),
+            refresh_absolute_ttl: refresh_absolute_ttl.unwrap_or(defaults.refresh_absolute_ttl),
+            reuse_leeway: reuse_leeway.unwrap_or(defaults.reuse_leeway),
         }
+    }
+
+    /// The client's own lifetimes (access, refresh idle, refresh absolute, leeway),
+    /// clamped into their bounds.
+    pub fn lifetimes(&self) -> [Option<i64>; 4] {
+        let own = [
+            self.access_ttl,
+            self.refresh_idle_ttl,
+            self.refresh_absolute_ttl,
+            self.reuse_leeway,
+        ];
+        let mut out = [None; 4];
+        for ((o, v), l) in out.iter_mut().zip(own).zip(Lifetime::ALL) {
+            *o = v.map(|v| v.clamp(*l.range().start(), *l.range().end()));
+        }
+        out
+    }
+
+    /// Whether a client-credentials token issued at `issued_ms` may still stand: not
+    /// from before the client was created (a removed client's id reused) or last
+    /// disabled.
+    pub fn accepts_tokens_issued_at(&self, issued_ms: Millis) -> bool {
+        issued_ms >= self.tokens_valid_after.unwrap_or(0).max(self.created_at)
     }
 
     pub fn grants(&self) -> Vec<GrantType> {

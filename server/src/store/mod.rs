@@ -1,5 +1,6 @@
 //! Persistence. Query functions take `&impl ConnectionTrait`, so they run inside a
-//! transaction or not.
+//! transaction or not; the flows in `oauth/` and `admin/` own the transactions
+//! (docs/architecture.md).
 //!
 //! SQLite allows one writer at a time. Rather than let pooled connections race for the
 //! lock (deferred `BEGIN` upgrades fail at once with "database is locked"), every write

@@ -7,19 +7,20 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use super::entities::revoked_access_token::{self, Entity as Revoked};
 use crate::clock::Millis;
 
-/// Records the revocation (idempotent) and drops entries that have expired anyway.
+/// Records the revocation and drops entries that have expired anyway. Returns false
+/// when the token was already revoked.
 pub async fn insert(
     db: &impl ConnectionTrait,
     jti: &str,
     client_id: &str,
     expires_at: Millis,
     now: Millis,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     Revoked::delete_many()
         .filter(revoked_access_token::Column::ExpiresAt.lte(now))
         .exec(db)
         .await?;
-    Revoked::insert(revoked_access_token::ActiveModel {
+    let inserted = Revoked::insert(revoked_access_token::ActiveModel {
         jti: Set(jti.to_owned()),
         client_id: Set(client_id.to_owned()),
         expires_at: Set(expires_at),
@@ -31,8 +32,12 @@ pub async fn insert(
             .to_owned(),
     )
     .exec_without_returning(db)
-    .await?;
-    Ok(())
+    .await;
+    match inserted {
+        Ok(n) => Ok(n > 0),
+        Err(DbErr::RecordNotInserted) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn is_revoked(db: &impl ConnectionTrait, jti: &str) -> Result<bool, DbErr> {

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::entities::refresh_family::{self, Entity as Families};
 use super::entities::refresh_token::{self, Entity as Tokens};
-use super::entities::{client, user};
+use super::entities::user;
 use crate::clock::Millis;
 use crate::domain::RequestMeta;
 
@@ -105,11 +105,11 @@ pub async fn insert_token(
 }
 
 /// The compare-and-set at the heart of rotation: marks the token with this hash used,
-/// if and only if it is unused and unexpired, its family is live, its user (if any)
-/// exists and is enabled, and its client exists and is enabled. One statement
+/// if and only if it is unused and unexpired, its family is live, and its user (if any)
+/// exists and is enabled. One statement
 /// (`UPDATE ... WHERE used_at IS NULL AND EXISTS(...) RETURNING *`), so of any number of
 /// concurrent callers on any number of instances exactly one gets the row, and a user
-/// or client disabled by a transaction that committed first is honoured.
+/// disabled by a transaction that committed first is honoured.
 pub async fn claim(
     db: &impl ConnectionTrait,
     token_hash: &str,
@@ -126,16 +126,16 @@ pub async fn claim(
     Ok(rows.pop())
 }
 
-/// For `refresh_tokens` rows: the family is live, the user enabled, the client enabled.
+/// For `refresh_tokens` rows: the family is live and the user exists and is enabled.
+/// (The client was authenticated, enabled, by this very request; disabling or removing
+/// a client revokes its families in the same transaction, so the family check covers a
+/// client changed since.)
 fn token_is_usable(now: Millis) -> Condition {
-    Condition::all()
-        .add(Expr::exists(family_live(now)))
-        .add(
-            Condition::any()
-                .add(Expr::col((refresh_token::Entity, refresh_token::Column::UserId)).is_null())
-                .add(Expr::exists(user_enabled())),
-        )
-        .add(Expr::exists(client_enabled()))
+    Condition::all().add(Expr::exists(family_live(now))).add(
+        Condition::any()
+            .add(Expr::col((refresh_token::Entity, refresh_token::Column::UserId)).is_null())
+            .add(Expr::exists(user_enabled())),
+    )
 }
 
 /// `SELECT 1 FROM refresh_families WHERE id = refresh_tokens.family_id AND` live at `now`.
@@ -161,18 +161,6 @@ fn user_enabled() -> SelectStatement {
                 .equals((refresh_token::Entity, refresh_token::Column::UserId)),
         )
         .and_where(Expr::col((user::Entity, user::Column::Disabled)).eq(false))
-        .to_owned()
-}
-
-fn client_enabled() -> SelectStatement {
-    Query::select()
-        .expr(Expr::val(1))
-        .from(client::Entity)
-        .and_where(
-            Expr::col((client::Entity, client::Column::ClientId))
-                .equals((refresh_token::Entity, refresh_token::Column::ClientId)),
-        )
-        .and_where(Expr::col((client::Entity, client::Column::Disabled)).eq(false))
         .to_owned()
 }
 
@@ -214,4 +202,30 @@ pub async fn invalidate_unused_child(
         .exec(db)
         .await?;
     Ok(r.rows_affected >= 1)
+}
+
+/// Undoes a committed rotation whose answer could not be made (the access token failed
+/// to sign): deletes the unused child and marks the parent unused again, so the client
+/// can retry with the token it holds. The child's value never left the server.
+pub async fn unspend(
+    db: &impl ConnectionTrait,
+    parent_id: i64,
+    child_hash: &str,
+) -> Result<(), DbErr> {
+    let removed = Tokens::delete_many()
+        .filter(refresh_token::Column::TokenHash.eq(child_hash))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    if removed.rows_affected == 1 {
+        Tokens::update_many()
+            .col_expr(
+                refresh_token::Column::UsedAt,
+                Expr::value(Option::<i64>::None),
+            )
+            .filter(refresh_token::Column::Id.eq(parent_id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
 }

@@ -1,4 +1,5 @@
-//! Failed sign-in counters (`user:NAME`, `ip:ADDR`), shared by all instances.
+//! Failed sign-in counters (`user:<SHA-256 of the lower-cased name>`, `ip:ADDR`), shared
+//! by all instances (docs/protocol.md, "Password sign-in and brute-force protection").
 
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 //! End-to-end tests: the real server over real HTTP, one module per area.
 
 mod admin;
@@ -6,5 +8,6 @@ mod discovery;
 mod generated_client;
 mod password;
 mod rotation;
+mod security;
 mod sessions;
 mod standards;

@@ -353,3 +353,40 @@ async fn fifty_concurrent_exchanges_of_one_token_yield_exactly_one_success() {
     }
     app.stop().await;
 }
+
+/// The undo of a rotation whose access token could not be signed: the child is gone and
+/// the parent works again, so the client's retry with the token it holds is no replay.
+#[tokio::test]
+async fn an_undone_rotation_leaves_the_presented_token_usable() {
+    use tessera_server::domain::RefreshTokenValue;
+    let app = spawn_app().await;
+    setup(&app, ClientSpec::public("web")).await;
+    let first = app
+        .login(Auth::Public("web"), "alice", "alice-password")
+        .await;
+    first.assert_ok();
+    let parent = first.str("refresh_token").to_owned();
+    let second = app.refresh(Auth::Public("web"), &parent).await;
+    second.assert_ok();
+    let child = second.str("refresh_token").to_owned();
+    let parent_hash = RefreshTokenValue::parse(&parent).unwrap().hash();
+    let child_hash = RefreshTokenValue::parse(&child).unwrap().hash();
+    let row = &app
+        .query(&format!(
+            "SELECT id FROM refresh_tokens WHERE token_hash = '{parent_hash}'"
+        ))
+        .await[0];
+    let parent_id: i64 = row.try_get("", "id").unwrap();
+    tessera_server::store::rotation::unspend(&app.state().db.write, parent_id, &child_hash)
+        .await
+        .unwrap();
+    app.refresh(Auth::Public("web"), &child)
+        .await
+        .assert_error(400, "invalid_grant");
+    let again = app.refresh(Auth::Public("web"), &parent).await;
+    again.assert_ok();
+    app.refresh(Auth::Public("web"), again.str("refresh_token"))
+        .await
+        .assert_ok();
+    app.stop().await;
+}

@@ -21,9 +21,7 @@ pub struct AdminKeysApi;
 #[derive(Debug, Object)]
 pub struct KeyView {
     pub kid: String,
-    /// Absent only for a key written by a newer version with an algorithm this one
-    /// does not know.
-    pub alg: Option<SigningAlg>,
+    pub alg: SigningAlg,
     pub state: KeyState,
     pub created_at: time::OffsetDateTime,
     pub activate_at: time::OffsetDateTime,

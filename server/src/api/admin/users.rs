@@ -169,7 +169,7 @@ impl AdminUsersApi {
         id: Path<String>,
         body: Json<UpdateUser>,
     ) -> ApiResult<UserView> {
-        let u = users::update(
+        let (u, _ended) = users::update(
             &state,
             &actor(&admin.0, req),
             &id.0,

@@ -20,6 +20,9 @@ pub struct Model {
     pub refresh_absolute_ttl: Option<i64>,
     pub reuse_leeway: Option<i64>,
     pub disabled: bool,
+    /// Client-credentials access tokens issued before this (milliseconds) are dead: set
+    /// when the client is disabled, so enabling it again does not revive them.
+    pub tokens_valid_after: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
