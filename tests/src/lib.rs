@@ -236,6 +236,14 @@ impl TestApp {
         a.str("access_token").to_owned()
     }
 
+    /// The id of the bootstrap administrator `admin`.
+    pub async fn admin_id(&self) -> String {
+        let rows = self
+            .query("SELECT id FROM users WHERE username = 'admin'")
+            .await;
+        rows[0].try_get("", "id").expect("admin id")
+    }
+
     /// Sends JSON (or nothing) with a bearer token.
     pub async fn send_bearer(
         &self,

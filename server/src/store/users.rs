@@ -21,13 +21,6 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<user::Mo
     Users::find_by_id(id.to_owned()).one(db).await
 }
 
-pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<user::Model>, DbErr> {
-    Users::find()
-        .order_by_asc(user::Column::Username)
-        .all(db)
-        .await
-}
-
 pub async fn count_admins(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     Users::find()
         .filter(user::Column::IsAdmin.eq(true))

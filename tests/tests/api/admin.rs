@@ -13,13 +13,6 @@ async fn send(app: &TestApp, token: &str, method: Method, path: &str, body: Valu
     app.send_bearer(method, path, token, Some(body)).await
 }
 
-async fn admin_id(app: &TestApp) -> String {
-    let rows = app
-        .query("SELECT id FROM users WHERE username = 'admin'")
-        .await;
-    rows[0].try_get("", "id").unwrap()
-}
-
 /// The audit events of one kind, newest first, through the API.
 async fn audit(app: &TestApp, token: &str, kind: &str) -> Vec<Value> {
     let a = get(
@@ -94,7 +87,7 @@ async fn user_management_takes_effect_at_the_token_endpoint() {
     let app = spawn_app().await;
     app.add_client(ClientSpec::public("web")).await;
     let admin = app.admin_token().await;
-    let me = admin_id(&app).await;
+    let me = app.admin_id().await;
 
     let created = send(
         &app,
@@ -263,7 +256,7 @@ async fn client_management_takes_effect_at_the_token_endpoint() {
     let app = spawn_app().await;
     app.add_user("alice", "alice-password", false).await;
     let admin = app.admin_token().await;
-    let me = admin_id(&app).await;
+    let me = app.admin_id().await;
 
     let c = send(
         &app,

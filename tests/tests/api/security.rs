@@ -47,13 +47,6 @@ async fn admin_send(app: &TestApp, token: &str, method: Method, path: &str, body
     app.send_bearer(method, path, token, Some(body)).await
 }
 
-async fn admin_id(app: &TestApp) -> String {
-    let rows = app
-        .query("SELECT id FROM users WHERE username = 'admin'")
-        .await;
-    rows[0].try_get("", "id").unwrap()
-}
-
 /// Every family matching the query, through the admin API.
 async fn families(app: &TestApp, admin: &str, query: &str) -> Vec<Value> {
     let a = admin_get(app, admin, &format!("/admin/v1/families?{query}&limit=500")).await;
@@ -168,7 +161,7 @@ async fn disabling_a_client_ends_its_sessions_and_tokens_for_good() {
     app.add_client(ClientSpec::public("web")).await;
     let rs = add_resource_server(&app).await;
     let admin = app.admin_token().await;
-    let me = admin_id(&app).await;
+    let me = app.admin_id().await;
     let web = Auth::Public("web");
     let one = app.login(web, "alice", "alice-password").await;
     one.assert_ok();
@@ -466,7 +459,7 @@ async fn disabling_a_user_ends_their_families_and_counts_them() {
     app.add_client(ClientSpec::public("web")).await;
     let web = Auth::Public("web");
     let admin = app.admin_token().await;
-    let me = admin_id(&app).await;
+    let me = app.admin_id().await;
     let mut live = Vec::new();
     for _ in 0..3 {
         let a = app.login(web, "alice", "alice-password").await;
