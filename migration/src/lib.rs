@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_create_core_tables;
 mod m20261127_000002_create_login_throttle;
 mod m20261202_000001_create_revoked_access_tokens;
+mod m20261202_000002_create_browser_sign_in;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_create_core_tables::Migration),
             Box::new(m20261127_000002_create_login_throttle::Migration),
             Box::new(m20261202_000001_create_revoked_access_tokens::Migration),
+            Box::new(m20261202_000002_create_browser_sign_in::Migration),
         ]
     }
 }

@@ -137,10 +137,11 @@ pub fn routes(state: &AppState) -> impl Endpoint + 'static {
     let api = api::service();
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
-    Route::new()
+    crate::web::mount(Route::new())
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
+        .around(crate::web::cors::apply)
         .around(move |ep, mut req| async move {
             limit_body(&mut req, body_limit).await?;
             // No text column accepts a NUL byte (PostgreSQL refuses it): refuse it in the
@@ -195,29 +196,8 @@ pub fn routes(state: &AppState) -> impl Endpoint + 'static {
             }
             Ok(resp)
         })
-        .with_if(
-            !state.settings.cors_origins.is_empty(),
-            cors(&state.settings.cors_origins),
-        )
         .with(Tracing)
         .data(state.clone())
-}
-
-/// CORS for the configured browser origins: the OAuth endpoints and the APIs, with
-/// bearer or Basic credentials in the `Authorization` header (no cookies).
-fn cors(origins: &[String]) -> poem::middleware::Cors {
-    poem::middleware::Cors::new()
-        .allow_origins(origins.iter().map(String::as_str))
-        .allow_methods([
-            poem::http::Method::GET,
-            poem::http::Method::POST,
-            poem::http::Method::PATCH,
-            poem::http::Method::PUT,
-            poem::http::Method::DELETE,
-        ])
-        .allow_headers(["authorization", "content-type"])
-        .expose_headers(["retry-after", "www-authenticate"])
-        .max_age(600)
 }
 
 /// Any error that escaped an operation (unknown path, wrong method, oversized body)

@@ -17,7 +17,7 @@ use crate::admin::{self, Actor, PageRequest};
 use crate::clock::Clock;
 use crate::config::{Overrides, Settings, config_path};
 use crate::crypto::keys::SigningAlg;
-use crate::domain::{ClientSecret, GrantType};
+use crate::domain::{ClientSecret, GrantType, RefreshTokenDelivery};
 use crate::state::AppState;
 use crate::store::{self, Db};
 use crate::{app, telemetry};
@@ -134,6 +134,16 @@ enum ClientCmd {
         /// Seconds after a refresh during which a retry with the old token is allowed
         #[arg(long)]
         reuse_leeway: Option<i64>,
+        /// A browser origin allowed to call with credentials (CORS); repeatable.
+        #[arg(long = "origin")]
+        origin: Vec<String>,
+        /// Deliver refresh tokens in an HttpOnly cookie instead of the response body
+        /// (browser apps; needs --origin).
+        #[arg(long = "refresh-cookie")]
+        refresh_cookie: bool,
+        /// A third-party client: users are asked to allow its scopes.
+        #[arg(long)]
+        consent: bool,
     },
     /// List clients
     List,
@@ -387,6 +397,9 @@ async fn client(settings: &Settings, clock: &Clock, cmd: ClientCmd) -> anyhow::R
             refresh_idle_ttl,
             refresh_absolute_ttl,
             reuse_leeway,
+            origin,
+            refresh_cookie,
+            consent,
         } => {
             if public && secret_stdin {
                 bail!("a public client has no secret; drop --secret-stdin");
@@ -405,6 +418,13 @@ async fn client(settings: &Settings, clock: &Clock, cmd: ClientCmd) -> anyhow::R
                 grant_types,
                 scopes: scope.split_whitespace().map(str::to_owned).collect(),
                 redirect_uris: redirect_uri,
+                allowed_origins: origin,
+                refresh_token_delivery: if refresh_cookie {
+                    RefreshTokenDelivery::Cookie
+                } else {
+                    RefreshTokenDelivery::Body
+                },
+                require_consent: consent,
                 access_ttl,
                 refresh_idle_ttl,
                 refresh_absolute_ttl,

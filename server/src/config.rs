@@ -63,6 +63,11 @@ pub struct Settings {
     /// the TCP peer address, the default). Sets which address throttling and the audit
     /// trail see.
     pub trusted_proxy_hops: usize,
+    /// Browser cookies carry `Secure` and the `__Host-` prefix. Turn off only for
+    /// plain-http development away from localhost.
+    pub cookie_secure: bool,
+    /// How long a browser sign-in session lasts, in seconds.
+    pub sso_session_ttl: i64,
 }
 
 /// A string that never prints.
@@ -112,6 +117,8 @@ impl Default for Settings {
             cors_origins: Vec::new(),
             trusted_proxy_hops: 0,
             audit_refreshes: true,
+            cookie_secure: true,
+            sso_session_ttl: 8 * 3600,
         }
     }
 }
@@ -180,6 +187,9 @@ impl Settings {
         }
         if self.key_prepublish < 0 {
             return Err("key_prepublish must not be negative".into());
+        }
+        if !(60..=31_536_000).contains(&self.sso_session_ttl) {
+            return Err("sso_session_ttl must be between 60 s and 365 days".into());
         }
         if self.body_limit < 1024 {
             return Err("body_limit must be at least 1024 bytes".into());

@@ -1,8 +1,8 @@
 //! Tessera: an OAuth2-style authorization server with rotating refresh tokens and
 //! family-wide reuse detection.
 //!
-//! Data flows one way (docs/architecture.md): the edges ([`api`] over HTTP, [`cli`] on
-//! the command line) parse raw input into [`domain`] types and call one function of the
+//! Data flows one way (docs/architecture.md): the edges ([`api`] over HTTP, [`web`] for
+//! browsers, [`cli`] on the command line) parse raw input into [`domain`] types and call one function of the
 //! flows ([`oauth`] for the protocol, [`admin`] for operations on users, clients, keys
 //! and sessions), which apply the rules and persist through the [`store`]. The binary's
 //! entry point is [`cli::main`]; tests build the same application with [`app::spawn`].
@@ -37,3 +37,5 @@ pub mod state;
 pub mod store;
 /// Logging setup.
 pub mod telemetry;
+/// The browser edge: sign-in, consent and signed-out pages, the SDK, cookies, CORS.
+pub mod web;

@@ -21,6 +21,8 @@ pub struct Inner {
     pub hasher: PasswordHasher,
     pub metrics: Metrics,
     pub kek: Option<Kek>,
+    /// Client origins for CORS, at most a second old.
+    pub origins: crate::web::cors::OriginCache,
     keys: RwLock<Arc<KeyRing>>,
     /// False for the CLI, which signs nothing and leaves key reloading to the servers.
     serving: bool,
@@ -55,6 +57,7 @@ impl AppState {
             hasher,
             metrics: Metrics::default(),
             kek,
+            origins: Default::default(),
             keys: RwLock::new(Arc::new(KeyRing::default())),
             serving: true,
         }));
@@ -77,6 +80,7 @@ impl AppState {
             hasher,
             metrics: Metrics::default(),
             kek: None,
+            origins: Default::default(),
             keys: RwLock::new(Arc::new(KeyRing::default())),
             serving: false,
         })))

@@ -1,7 +1,8 @@
 //! Clients: register, change, rotate the secret, remove, end sessions. The rules: a
 //! valid client id, at least one grant, none the token endpoint does not serve, no
 //! `client_credentials` for a public client, bounded lifetimes, well-formed redirect
-//! URIs; disabling or removing a client ends its sessions in the same transaction; the
+//! URIs (and at least one for `authorization_code`), exact browser origins (at least one
+//! for cookie delivery of refresh tokens); disabling or removing a client ends its sessions in the same transaction; the
 //! built-in `tessera-admin` client (the desktop admin's) cannot be removed or disabled.
 
 use sea_orm::TransactionTrait;
@@ -12,7 +13,8 @@ use super::{Actor, AdminError, AdminResult, Page, PageRequest, record};
 use crate::bootstrap::ADMIN_CLIENT_ID;
 use crate::clock::Millis;
 use crate::domain::{
-    AuditKind, ClientId, ClientSecret, GrantType, Lifetime, RedirectUri, RevokeReason, Scope,
+    AuditKind, ClientId, ClientSecret, GrantType, Lifetime, Origin, RedirectUri,
+    RefreshTokenDelivery, RevokeReason, Scope,
 };
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent};
@@ -29,6 +31,9 @@ pub struct ClientRecord {
     pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub redirect_uris: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub refresh_token_delivery: RefreshTokenDelivery,
+    pub require_consent: bool,
     /// Seconds; `None` means the server default (in the `effective_*` fields).
     pub access_ttl: Option<i64>,
     pub refresh_idle_ttl: Option<i64>,
@@ -50,6 +55,9 @@ fn to_record(state: &AppState, c: client::Model) -> ClientRecord {
         grant_types: policy.grant_types,
         scopes: policy.scopes.iter().map(str::to_owned).collect(),
         redirect_uris: c.redirect_uri_list(),
+        allowed_origins: c.allowed_origin_list(),
+        refresh_token_delivery: c.refresh_token_delivery(),
+        require_consent: c.require_consent,
         access_ttl: c.access_ttl,
         refresh_idle_ttl: c.refresh_idle_ttl,
         refresh_absolute_ttl: c.refresh_absolute_ttl,
@@ -72,6 +80,9 @@ pub struct ClientSettings {
     /// One scope token each.
     pub scopes: Vec<String>,
     pub redirect_uris: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub refresh_token_delivery: RefreshTokenDelivery,
+    pub require_consent: bool,
     pub access_ttl: Option<i64>,
     pub refresh_idle_ttl: Option<i64>,
     pub refresh_absolute_ttl: Option<i64>,
@@ -83,6 +94,9 @@ struct Valid {
     grant_types: Vec<GrantType>,
     scopes: Scope,
     redirect_uris: Vec<String>,
+    allowed_origins: Vec<String>,
+    refresh_token_delivery: RefreshTokenDelivery,
+    require_consent: bool,
     lifetimes: [Option<i64>; 4],
 }
 
@@ -151,10 +165,46 @@ impl ClientSettings {
                 "at most 32 are allowed",
             ));
         }
+        if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+            return Err(AdminError::invalid(
+                "redirect_uris",
+                "the authorization_code grant needs at least one redirect URI",
+            ));
+        }
+        let mut allowed_origins = Vec::new();
+        for o in &self.allowed_origins {
+            let o = Origin::parse(o).map_err(|e| AdminError::invalid("allowed_origins", e))?;
+            if !allowed_origins.contains(&o.as_str().to_owned()) {
+                allowed_origins.push(o.into_string());
+            }
+        }
+        if allowed_origins.len() > 32 {
+            return Err(AdminError::invalid(
+                "allowed_origins",
+                "at most 32 are allowed",
+            ));
+        }
+        if self.refresh_token_delivery == RefreshTokenDelivery::Cookie {
+            if allowed_origins.is_empty() {
+                return Err(AdminError::invalid(
+                    "allowed_origins",
+                    "cookie delivery of refresh tokens needs the browser app's origin",
+                ));
+            }
+            if !grant_types.contains(&GrantType::RefreshToken) {
+                return Err(AdminError::invalid(
+                    "refresh_token_delivery",
+                    "cookie delivery of refresh tokens needs the refresh_token grant",
+                ));
+            }
+        }
         Ok(Valid {
             grant_types,
             scopes,
             redirect_uris,
+            allowed_origins,
+            refresh_token_delivery: self.refresh_token_delivery,
+            require_consent: self.require_consent,
             lifetimes,
         })
     }
@@ -244,6 +294,9 @@ pub async fn create(
         grant_types: v.grant_types,
         scopes: v.scopes,
         redirect_uris: v.redirect_uris,
+        allowed_origins: v.allowed_origins,
+        refresh_token_delivery: v.refresh_token_delivery,
+        require_consent: v.require_consent,
         access_ttl,
         refresh_idle_ttl,
         refresh_absolute_ttl,
@@ -300,6 +353,9 @@ pub struct ClientChanges {
     pub grant_types: Option<Vec<GrantType>>,
     pub scopes: Option<Vec<String>>,
     pub redirect_uris: Option<Vec<String>>,
+    pub allowed_origins: Option<Vec<String>>,
+    pub refresh_token_delivery: Option<RefreshTokenDelivery>,
+    pub require_consent: Option<bool>,
     pub access_ttl: Change<i64>,
     pub refresh_idle_ttl: Change<i64>,
     pub refresh_absolute_ttl: Change<i64>,
@@ -328,6 +384,11 @@ pub async fn update(
         grant_types: ch.grant_types.unwrap_or(current.grant_types),
         scopes: ch.scopes.unwrap_or(current.scopes),
         redirect_uris: ch.redirect_uris.unwrap_or(current.redirect_uris),
+        allowed_origins: ch.allowed_origins.unwrap_or(current.allowed_origins),
+        refresh_token_delivery: ch
+            .refresh_token_delivery
+            .unwrap_or(current.refresh_token_delivery),
+        require_consent: ch.require_consent.unwrap_or(current.require_consent),
         access_ttl: ch.access_ttl.apply(access_ttl),
         refresh_idle_ttl: ch.refresh_idle_ttl.apply(refresh_idle_ttl),
         refresh_absolute_ttl: ch.refresh_absolute_ttl.apply(refresh_absolute_ttl),
@@ -341,6 +402,9 @@ pub async fn update(
     c.grant_types = GrantType::join(&v.grant_types);
     c.scopes = v.scopes.to_string();
     c.redirect_uris = serde_json::to_string(&v.redirect_uris).unwrap_or_else(|_| "[]".into());
+    c.allowed_origins = serde_json::to_string(&v.allowed_origins).unwrap_or_else(|_| "[]".into());
+    c.refresh_token_delivery = v.refresh_token_delivery.as_str().to_owned();
+    c.require_consent = v.require_consent;
     [
         c.access_ttl,
         c.refresh_idle_ttl,
@@ -359,6 +423,8 @@ pub async fn update(
         "grant_types": c.grant_types,
         "scopes": c.scopes,
         "disabled": c.disabled,
+        "refresh_token_delivery": c.refresh_token_delivery,
+        "require_consent": c.require_consent,
     });
     let txn = state.db.write.begin().await?;
     clients::save(&txn, c).await?;
@@ -429,6 +495,7 @@ pub async fn remove(state: &AppState, actor: &Actor, id: &str) -> AdminResult<u6
     if !clients::delete(&txn, id).await? {
         return Err(AdminError::NotFound(format!("no client {id}")));
     }
+    crate::store::signin::forget_consents(&txn, None, Some(id)).await?;
     let n = end_owned_in(
         &txn,
         Owner::Client(id),

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod clients;
 pub mod keys;
 pub mod sessions;
+pub mod signin_sessions;
 pub mod users;
 
 use sea_orm::DbErr;

@@ -65,6 +65,23 @@ pub(crate) async fn end_owned_in(
     for f in &revoked {
         audit::record(txn, now, actor.stamp(revoked_event(f, reason))).await?;
     }
+    // A user's browser sign-in sessions end with their refresh families.
+    if let Owner::User(user_id) = owner {
+        let n = crate::store::signin::end_for_user(txn, user_id, reason.as_str(), now).await?;
+        if n > 0 {
+            audit::record(
+                txn,
+                now,
+                actor.stamp(AuditEvent {
+                    user_id: Some(user_id.to_owned()),
+                    reason: Some(reason.as_str().into()),
+                    detail: Some(serde_json::json!({ "signin_sessions": n })),
+                    ..AuditEvent::new(AuditKind::SessionEnded)
+                }),
+            )
+            .await?;
+        }
+    }
     Ok(revoked.len() as u64)
 }
 

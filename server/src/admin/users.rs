@@ -266,6 +266,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> AdminResult<u6
     let txn = state.db.write.begin().await?;
     keep_an_admin(&txn, &u).await?;
     users::delete(&txn, id).await?;
+    crate::store::signin::forget_consents(&txn, Some(id), None).await?;
     let n = end_owned_in(&txn, Owner::User(id), RevokeReason::Admin, actor, now).await?;
     audit::record(
         &txn,

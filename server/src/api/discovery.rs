@@ -19,6 +19,8 @@ pub struct DiscoveryApi;
 #[derive(Debug, Object)]
 pub struct ServerMetadata {
     pub issuer: String,
+    /// RFC 6749 §3.1: the sign-in page (authorization code with PKCE).
+    pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
     /// RFC 7009.
@@ -27,8 +29,14 @@ pub struct ServerMetadata {
     /// RFC 7662 (confidential clients only).
     pub introspection_endpoint: String,
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
-    /// Empty: there is no authorization endpoint yet.
+    /// `code` only.
     pub response_types_supported: Vec<String>,
+    /// RFC 7636: `S256` only (`plain` is refused).
+    pub code_challenge_methods_supported: Vec<String>,
+    /// RFC 9207: authorization responses carry `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
+    /// Where a browser ends its sign-in session (`GET|POST`).
+    pub end_session_endpoint: String,
     pub grant_types_supported: Vec<String>,
     pub token_endpoint_auth_methods_supported: Vec<String>,
     /// JWS algorithms of published signing keys (a Tessera extension; RFC 8414 has no
@@ -115,6 +123,7 @@ impl DiscoveryApi {
         MetadataResponse::Ok(
             Json(ServerMetadata {
                 issuer: iss.clone(),
+                authorization_endpoint: format!("{iss}/oauth/authorize"),
                 token_endpoint: format!("{iss}/oauth/token"),
                 jwks_uri: format!("{iss}/.well-known/jwks.json"),
                 revocation_endpoint: format!("{iss}/oauth/revoke"),
@@ -128,7 +137,10 @@ impl DiscoveryApi {
                     "client_secret_basic".into(),
                     "client_secret_post".into(),
                 ],
-                response_types_supported: vec![],
+                response_types_supported: vec!["code".into()],
+                code_challenge_methods_supported: vec!["S256".into()],
+                authorization_response_iss_parameter_supported: true,
+                end_session_endpoint: format!("{iss}/oauth/logout"),
                 grant_types_supported: GrantType::SUPPORTED
                     .iter()
                     .map(|g| g.as_str().to_owned())

@@ -39,7 +39,8 @@ pub enum ApiTag {
     /// Admin API: signing keys.
     #[oai(rename = "admin-keys")]
     AdminKeys,
-    /// Admin API: refresh families (sessions) and their token chains.
+    /// Admin API: refresh families (sessions) and their token chains, and browser
+    /// sign-in sessions.
     #[oai(rename = "admin-families")]
     AdminFamilies,
     /// Admin API: the audit trail.
@@ -60,6 +61,7 @@ pub type Apis = (
     admin::clients::AdminClientsApi,
     admin::keys::AdminKeysApi,
     admin::families::AdminFamiliesApi,
+    admin::signin_sessions::AdminSigninSessionsApi,
     admin::audit::AdminAuditApi,
 );
 

@@ -10,10 +10,12 @@ use super::ApiTag;
 use super::client_auth::{ClientAuth, authenticate};
 use super::error::{ErrorBody, OAuthErrors, describe_parse_error, present};
 use super::meta::request_meta;
-use crate::oauth::OAuthError;
+use super::token::browser_proof;
 use crate::oauth::introspection;
 use crate::oauth::revocation::{self, TokenHint};
+use crate::oauth::{OAuthError, browser};
 use crate::state::AppState;
+use crate::web::cookies::{self, Kind};
 
 #[derive(Default)]
 pub struct RevocationApi;
@@ -21,8 +23,9 @@ pub struct RevocationApi;
 /// A revocation or introspection request, form-encoded.
 #[derive(Debug, Object, Deserialize)]
 pub struct TokenActionRequest {
-    /// The access token or refresh token.
-    pub token: String,
+    /// The access token or refresh token. Revocation by a client with cookie delivery
+    /// may omit it: the refresh-token cookie is revoked (and cleared) instead.
+    pub token: Option<String>,
     /// `access_token` or `refresh_token`; optional, unknown values are ignored.
     pub token_type_hint: Option<String>,
     /// The client, when not authenticated with HTTP Basic.
@@ -66,9 +69,10 @@ pub struct IntrospectionResponse {
 #[derive(ApiResponse)]
 #[oai(bad_request_handler = "revoke_bad_request")]
 pub enum RevokeResponse {
-    /// Revoked, or nothing to revoke (unknown tokens are not reported).
+    /// Revoked, or nothing to revoke (unknown tokens are not reported). A cookie
+    /// revocation also clears the cookie.
     #[oai(status = 200)]
-    Ok,
+    Ok(#[oai(header = "Set-Cookie")] Option<String>),
     /// `invalid_request`.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
@@ -149,13 +153,13 @@ oauth_errors!(RevokeResponse);
 oauth_errors!(IntrospectResponse);
 
 fn token_param(body: &TokenActionRequest) -> Result<&str, OAuthError> {
-    if body.token.is_empty() {
+    let Some(token) = present(&body.token) else {
         return Err(OAuthError::InvalidRequest("`token` is required".into()));
-    }
-    if body.token.len() > 16 * 1024 {
+    };
+    if token.len() > 16 * 1024 {
         return Err(OAuthError::InvalidRequest("`token` is too long".into()));
     }
-    Ok(&body.token)
+    Ok(token)
 }
 
 #[OpenApi(tag = "ApiTag::Oauth")]
@@ -174,7 +178,6 @@ impl RevocationApi {
         body: Form<TokenActionRequest>,
     ) -> RevokeResponse {
         let result = async {
-            let token = token_param(&body)?;
             let client = authenticate(
                 &state,
                 req,
@@ -183,11 +186,26 @@ impl RevocationApi {
                 present(&body.client_secret),
             )
             .await?;
-            revocation::revoke(&state, &client, token, &request_meta(req)).await
+            let meta = request_meta(req);
+            if present(&body.token).is_none() && client.refresh_in_cookie() {
+                // Sign-out of a browser app: the token is the cookie's.
+                browser::check(&client, browser_proof(req))?;
+                let secure = state.settings.cookie_secure;
+                let kind = Kind::RefreshToken {
+                    client_id: &client.client_id,
+                };
+                if let Some(token) = cookies::read(req, kind, secure) {
+                    revocation::revoke(&state, &client, &token, &meta).await?;
+                }
+                return Ok(Some(cookies::clear(kind, secure)));
+            }
+            let token = token_param(&body)?;
+            revocation::revoke(&state, &client, token, &meta).await?;
+            Ok(None)
         }
         .await;
         match result {
-            Ok(()) => RevokeResponse::Ok,
+            Ok(cookie) => RevokeResponse::Ok(cookie),
             Err(e) => RevokeResponse::from_grant(e),
         }
     }

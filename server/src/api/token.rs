@@ -11,8 +11,9 @@ use super::client_auth::{ClientAuth, authenticate};
 use super::error::{ErrorBody, OAuthErrors, describe_parse_error, present};
 use super::meta::request_meta;
 use crate::domain::GrantType;
-use crate::oauth::{self, OAuthError, TokenSet};
+use crate::oauth::{self, OAuthError, TokenSet, browser};
 use crate::state::AppState;
+use crate::web::cookies::{self, Kind};
 
 #[derive(Default)]
 pub struct TokenApi;
@@ -21,14 +22,22 @@ pub struct TokenApi;
 /// depends on `grant_type`; parameters sent empty count as omitted.
 #[derive(Debug, Object, Deserialize)]
 pub struct TokenRequest {
-    /// `password`, `refresh_token` or `client_credentials`.
+    /// `authorization_code`, `password`, `refresh_token` or `client_credentials`.
     pub grant_type: String,
+    /// `authorization_code` grant: the code from the authorize redirect.
+    pub code: Option<String>,
+    /// `authorization_code` grant: the PKCE verifier (RFC 7636).
+    #[oai(write_only)]
+    pub code_verifier: Option<String>,
+    /// `authorization_code` grant: the redirect URI, if one was sent to authorize.
+    pub redirect_uri: Option<String>,
     /// `password` grant: the user's name.
     pub username: Option<String>,
     /// `password` grant: the user's password.
     #[oai(write_only)]
     pub password: Option<String>,
-    /// `refresh_token` grant: the refresh token to exchange (it is rotated).
+    /// `refresh_token` grant: the refresh token to exchange (it is rotated). Clients
+    /// with cookie delivery send none: the browser sends the cookie.
     pub refresh_token: Option<String>,
     /// Space-separated scopes; on refresh, a subset of the original grant.
     pub scope: Option<String>,
@@ -49,7 +58,8 @@ pub struct TokenResponseBody {
     pub token_type: String,
     /// Lifetime of the access token in seconds.
     pub expires_in: i64,
-    /// A new opaque refresh token (`tsr_...`); the one presented is now spent.
+    /// A new opaque refresh token (`tsr_...`); the one presented is now spent. Absent
+    /// for clients with cookie delivery: it is in the `Set-Cookie` header instead.
     #[oai(skip_serializing_if_is_none)]
     pub refresh_token: Option<String>,
     /// The granted scope, space-separated.
@@ -59,13 +69,22 @@ pub struct TokenResponseBody {
 #[derive(ApiResponse)]
 #[oai(bad_request_handler = "bad_request")]
 pub enum TokenResponse {
-    /// Tokens issued.
+    /// Tokens issued. Clients with cookie delivery get the refresh token in
+    /// `Set-Cookie: __Host-tessera-rt-<client_id>=...` (HttpOnly, Secure,
+    /// SameSite=Strict).
     #[oai(status = 200)]
-    Ok(Json<TokenResponseBody>),
+    Ok(
+        Json<TokenResponseBody>,
+        #[oai(header = "Set-Cookie")] Option<String>,
+    ),
     /// `invalid_request`, `invalid_grant`, `unauthorized_client`,
-    /// `unsupported_grant_type` or `invalid_scope`.
+    /// `unsupported_grant_type` or `invalid_scope`. An `invalid_grant` for a client with
+    /// cookie delivery also clears its cookie.
     #[oai(status = 400)]
-    BadRequest(Json<ErrorBody>),
+    BadRequest(
+        Json<ErrorBody>,
+        #[oai(header = "Set-Cookie")] Option<String>,
+    ),
     /// `invalid_client`; with `WWW-Authenticate` when HTTP Basic was used.
     #[oai(status = 401)]
     Unauthorized(
@@ -94,18 +113,21 @@ fn bad_request(err: poem::Error) -> TokenResponse {
             "the request body is too large",
         )));
     }
-    TokenResponse::BadRequest(Json(ErrorBody::new(
-        "invalid_request",
-        format!(
-            "the body must be application/x-www-form-urlencoded with a grant_type: {}",
-            describe_parse_error(&err)
-        ),
-    )))
+    TokenResponse::BadRequest(
+        Json(ErrorBody::new(
+            "invalid_request",
+            format!(
+                "the body must be application/x-www-form-urlencoded with a grant_type: {}",
+                describe_parse_error(&err)
+            ),
+        )),
+        None,
+    )
 }
 
 impl OAuthErrors for TokenResponse {
     fn bad_request(body: Json<ErrorBody>) -> Self {
-        TokenResponse::BadRequest(body)
+        TokenResponse::BadRequest(body, None)
     }
     fn unauthorized(body: Json<ErrorBody>, www_authenticate: Option<String>) -> Self {
         TokenResponse::Unauthorized(body, www_authenticate)
@@ -121,15 +143,38 @@ impl OAuthErrors for TokenResponse {
     }
 }
 
-impl From<TokenSet> for TokenResponse {
-    fn from(t: TokenSet) -> Self {
-        TokenResponse::Ok(Json(TokenResponseBody {
-            access_token: t.access_token,
-            token_type: "Bearer".into(),
-            expires_in: t.expires_in,
-            refresh_token: t.refresh_token,
-            scope: t.scope.to_string(),
-        }))
+impl TokenResponse {
+    /// The response for a client: the refresh token in the body, or for a cookie
+    /// client in its cookie.
+    fn issued(t: TokenSet, cookie: Option<(Kind<'_>, bool)>, now_ms: i64) -> Self {
+        let (refresh_token, set_cookie) = match (cookie, t.refresh_token) {
+            (Some((kind, secure)), Some(rt)) => {
+                let max_age = t
+                    .refresh_expires_at
+                    .map(|at| (at - now_ms).div_euclid(1000));
+                (None, Some(cookies::set(kind, secure, &rt, max_age)))
+            }
+            (_, rt) => (rt, None),
+        };
+        TokenResponse::Ok(
+            Json(TokenResponseBody {
+                access_token: t.access_token,
+                token_type: "Bearer".into(),
+                expires_in: t.expires_in,
+                refresh_token,
+                scope: t.scope.to_string(),
+            }),
+            set_cookie,
+        )
+    }
+}
+
+/// The `Origin` and `Tessera-CSRF` headers, for the checks of cookie requests.
+pub fn browser_proof(req: &Request) -> browser::Proof<'_> {
+    let h = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    browser::Proof {
+        origin: h("origin"),
+        csrf_header: h(browser::CSRF_HEADER),
     }
 }
 
@@ -154,7 +199,10 @@ impl TokenApi {
         body: Form<TokenRequest>,
     ) -> TokenResponse {
         let grant = GrantType::parse(&body.grant_type);
-        let result = self.handle(&state, req, &auth, &body, grant).await;
+        let mut cookie_client = None;
+        let result = self
+            .handle(&state, req, &auth, &body, grant, &mut cookie_client)
+            .await;
         let outcome = match &result {
             Ok(_) => "ok",
             Err(e) => ErrorBody::from_grant_code(e),
@@ -162,8 +210,19 @@ impl TokenApi {
         state
             .metrics
             .grant(grant.map_or("unknown", GrantType::as_str), outcome);
+        let secure = state.settings.cookie_secure;
+        let kind = cookie_client
+            .as_deref()
+            .map(|id| Kind::RefreshToken { client_id: id });
         match result {
-            Ok(t) => t.into(),
+            Ok(t) => TokenResponse::issued(t, kind.map(|k| (k, secure)), state.clock.now_ms()),
+            // The cookie's token is dead (unknown, expired, revoked, replayed): drop it.
+            Err(e @ OAuthError::InvalidGrant(_)) => match (TokenResponse::from_grant(e), kind) {
+                (TokenResponse::BadRequest(body, _), Some(k)) => {
+                    TokenResponse::BadRequest(body, Some(cookies::clear(k, secure)))
+                }
+                (other, _) => other,
+            },
             Err(e) => TokenResponse::from_grant(e),
         }
     }
@@ -177,6 +236,7 @@ impl TokenApi {
         auth: &ClientAuth,
         body: &TokenRequest,
         grant: Option<GrantType>,
+        cookie_client: &mut Option<String>,
     ) -> Result<TokenSet, OAuthError> {
         let grant = grant
             .filter(|g| GrantType::SUPPORTED.contains(g))
@@ -195,6 +255,14 @@ impl TokenApi {
         )
         .await?;
         let meta = request_meta(req);
+        let in_cookie = client.refresh_in_cookie()
+            && matches!(
+                grant,
+                GrantType::AuthorizationCode | GrantType::RefreshToken
+            );
+        if in_cookie {
+            *cookie_client = Some(client.client_id.clone());
+        }
         match grant {
             GrantType::Password => {
                 let req = oauth::password::PasswordRequest {
@@ -203,6 +271,23 @@ impl TokenApi {
                     scope: present(&body.scope),
                 };
                 oauth::password::grant(state, &client, req, &meta).await
+            }
+            GrantType::RefreshToken if in_cookie => {
+                browser::refuse_body_token(&client, present(&body.refresh_token).is_some())?;
+                browser::check(&client, browser_proof(req))?;
+                let kind = Kind::RefreshToken {
+                    client_id: &client.client_id,
+                };
+                let Some(token) = cookies::read(req, kind, state.settings.cookie_secure) else {
+                    return Err(OAuthError::InvalidGrant(
+                        "no refresh-token cookie was sent; sign in again".into(),
+                    ));
+                };
+                let req = oauth::refresh::RefreshRequest {
+                    refresh_token: &token,
+                    scope: present(&body.scope),
+                };
+                oauth::refresh::grant(state, &client, req, &meta).await
             }
             GrantType::RefreshToken => {
                 let req = oauth::refresh::RefreshRequest {
@@ -214,9 +299,14 @@ impl TokenApi {
             GrantType::ClientCredentials => {
                 oauth::client_credentials::grant(state, &client, present(&body.scope))
             }
-            GrantType::AuthorizationCode => Err(OAuthError::UnsupportedGrantType(
-                "authorization_code is not supported yet".into(),
-            )),
+            GrantType::AuthorizationCode => {
+                let req = oauth::authorization_code::CodeRequest {
+                    code: required(&body.code, "code")?,
+                    code_verifier: present(&body.code_verifier),
+                    redirect_uri: present(&body.redirect_uri),
+                };
+                oauth::authorization_code::exchange(state, &client, req, &meta).await
+            }
         }
     }
 }

@@ -117,6 +117,42 @@ impl fmt::Display for RedirectUri {
     }
 }
 
+/// A browser origin a client may call from: exactly `scheme://host[:port]` (http or
+/// https), written as browsers send it in `Origin`, so it is compared as a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin(String);
+
+impl Origin {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let shown = s.chars().take(80).collect::<String>();
+        let bad = |why: &str| Err(format!("`{shown}` {why}"));
+        if s.len() > 256 {
+            return bad("is longer than 256 bytes");
+        }
+        let Ok(u) = url::Url::parse(s) else {
+            return bad("is not an origin such as https://app.example.com");
+        };
+        if !matches!(u.scheme(), "https" | "http") || u.host_str().is_none_or(str::is_empty) {
+            return bad("must be an http(s) origin such as https://app.example.com");
+        }
+        let origin = u.origin().ascii_serialization();
+        if origin != s {
+            return bad(&format!(
+                "must be exactly scheme://host[:port], no path or trailing slash (did you mean `{origin}`?)"
+            ));
+        }
+        Ok(Origin(origin))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +189,24 @@ mod tests {
             assert!(RedirectUri::parse(bad).is_err(), "{bad}");
         }
         assert!(RedirectUri::parse(&format!("https://a.example/{}", "x".repeat(2100))).is_err());
+    }
+
+    #[test]
+    fn origins() {
+        for ok in ["https://app.example.com", "http://127.0.0.1:5173"] {
+            assert_eq!(Origin::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in [
+            "*",
+            "null",
+            "https://app.example.com/",
+            "https://app.example.com/cb",
+            "https://APP.example.com",
+            "https://app.example.com:443",
+            "ftp://app.example.com",
+            "app.example.com",
+        ] {
+            assert!(Origin::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -3,22 +3,27 @@
 
 mod limits;
 mod names;
+mod pkce;
 mod rotation;
 mod scope;
 mod throttle;
 mod tokens;
 mod vocab;
 
-pub use limits::{Lifetime, RedirectUri};
+pub use limits::{Lifetime, Origin, RedirectUri};
 pub use names::{ClientId, NewPassword, Username};
+pub use pkce::{CodeChallenge, CodeVerifier};
 pub use rotation::{ReuseDecision, child_expiry, decide_reuse};
 pub use scope::Scope;
 pub use throttle::{Failures, LockoutPolicy, Thresholds, must_wait, should_lock};
 pub use tokens::{
-    ClientSecret, RefreshTokenValue, hash_presented_secret as tokens_hash_presented_secret,
+    BrowserSecret, ClientSecret, RefreshTokenValue,
+    hash_presented_secret as tokens_hash_presented_secret,
 };
 
-pub use vocab::{AuditKind, FamilyState, GrantType, KeyState, RevokeReason, TokenState};
+pub use vocab::{
+    AuditKind, FamilyState, GrantType, KeyState, RefreshTokenDelivery, RevokeReason, TokenState,
+};
 
 /// Who sent a request, for the session list, throttling and the audit trail.
 #[derive(Debug, Clone, Default)]

@@ -45,6 +45,10 @@ impl Scope {
         Scope(self.0.intersection(&other.0).cloned().collect())
     }
 
+    pub fn union(&self, other: &Scope) -> Scope {
+        Scope(self.0.union(&other.0).cloned().collect())
+    }
+
     pub fn without(&self, token: &str) -> Scope {
         let mut set = self.0.clone();
         set.remove(token);

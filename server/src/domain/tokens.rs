@@ -67,6 +67,42 @@ impl fmt::Debug for RefreshTokenValue {
     }
 }
 
+/// A random browser-side secret: an authorization code, a sign-in session cookie value,
+/// or a CSRF token. 256 random bits in base64url; only its SHA-256 is stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BrowserSecret(String);
+
+impl BrowserSecret {
+    pub fn generate() -> Self {
+        BrowserSecret(random_b64())
+    }
+
+    /// Accepts only the shape Tessera issues.
+    pub fn parse(s: &str) -> Option<Self> {
+        well_formed(s, "").then(|| BrowserSecret(s.to_owned()))
+    }
+
+    pub fn hash(&self) -> String {
+        sha256_hex(&self.0)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Constant-time equality with a presented value (CSRF double submit).
+    pub fn matches(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.len() == presented.len() && bool::from(self.0.as_bytes().ct_eq(presented.as_bytes()))
+    }
+}
+
+impl fmt::Debug for BrowserSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BrowserSecret(***)")
+    }
+}
+
 /// A client secret. Generated ones are `tsc_` + 256 random bits; operators may bring their
 /// own (16 to 256 bytes). Stored as SHA-256: a secret with this much entropy gains nothing
 /// from a slow hash, and a slow hash would cap every refresh at a few per second.

@@ -62,7 +62,8 @@ vocabulary! {
 
 impl GrantType {
     /// Grants the token endpoint currently serves (also what discovery advertises).
-    pub const SUPPORTED: [GrantType; 3] = [
+    pub const SUPPORTED: [GrantType; 4] = [
+        GrantType::AuthorizationCode,
         GrantType::Password,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
@@ -110,6 +111,10 @@ vocabulary! {
         ClientRemoved = "client_removed",
         /// The client was disabled.
         ClientDisabled = "client_disabled",
+        /// The authorization code that started it was presented again.
+        CodeReused = "code_reused",
+        /// The user was deleted (sign-in sessions).
+        UserDeleted = "user_deleted",
     }
 }
 
@@ -235,6 +240,25 @@ vocabulary! {
         ClientSecretRotated = "client_secret_rotated",
         TokenRevoked = "token_revoked",
         AdminAction = "admin_action",
+        /// A browser sign-in session began (the sign-in page accepted a password).
+        SessionStarted = "session_started",
+        /// A browser sign-in session ended (logout, administrator, password change).
+        SessionEnded = "session_ended",
+        /// A user allowed a consent-requiring client the listed scopes.
+        ConsentGranted = "consent_granted",
+        /// An authorization code was exchanged and started a refresh family.
+        CodeExchanged = "code_exchanged",
+    }
+}
+
+vocabulary! {
+    /// Where a client's refresh tokens go: the token response body, or an HttpOnly
+    /// cookie the browser app's JavaScript never sees.
+    #[derive(Default)]
+    pub enum RefreshTokenDelivery {
+        #[default]
+        Body = "body",
+        Cookie = "cookie",
     }
 }
 
@@ -265,6 +289,11 @@ mod tests {
         round_trips(TokenState::ALL, TokenState::as_str, TokenState::parse);
         round_trips(KeyState::ALL, KeyState::as_str, KeyState::parse);
         round_trips(AuditKind::ALL, AuditKind::as_str, AuditKind::parse);
+        round_trips(
+            RefreshTokenDelivery::ALL,
+            RefreshTokenDelivery::as_str,
+            RefreshTokenDelivery::parse,
+        );
     }
 
     #[test]

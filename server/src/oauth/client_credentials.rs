@@ -32,6 +32,7 @@ pub fn grant(
         access_token,
         expires_in: policy.access_ttl,
         refresh_token: None,
+        refresh_expires_at: None,
         scope,
     })
 }

@@ -5,13 +5,18 @@
 //! §5.2 error. The layers and what may call what are in docs/architecture.md; the
 //! protocol rules in docs/protocol.md.
 
+pub mod authorization_code;
 pub mod bearer;
+pub mod browser;
 pub mod client_auth;
 pub mod client_credentials;
+pub mod credentials;
+pub mod family;
 pub mod introspection;
 pub mod password;
 pub mod refresh;
 pub mod revocation;
+pub mod signin_session;
 
 use sea_orm::DbErr;
 
@@ -31,6 +36,8 @@ pub struct TokenSet {
     pub access_token: String,
     pub expires_in: i64,
     pub refresh_token: Option<String>,
+    /// When the refresh token's idle lifetime ends (the cookie's `Max-Age`).
+    pub refresh_expires_at: Option<crate::clock::Millis>,
     pub scope: Scope,
 }
 

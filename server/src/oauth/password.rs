@@ -1,17 +1,12 @@
 //! Resource owner password credentials grant (RFC 6749 §4.3). Starts a refresh family.
 
 use sea_orm::TransactionTrait;
-use serde_json::json;
 
-use super::{OAuthError, TokenSet, issue_access_token, resolve_scope};
-use crate::domain::{AuditKind, RequestMeta};
-use crate::domain::{Failures, must_wait, should_lock};
-use crate::domain::{GrantType, NewPassword, RefreshTokenValue, Username, child_expiry};
+use super::{OAuthError, TokenSet, credentials, family, resolve_scope};
+use crate::domain::{AuditKind, GrantType, RequestMeta};
 use crate::state::AppState;
-use crate::store::audit::{self, AuditEvent};
+use crate::store::audit::AuditEvent;
 use crate::store::entities::client;
-use crate::store::rotation::{self, NewFamily};
-use crate::store::{throttle, users};
 
 pub struct PasswordRequest<'a> {
     pub username: &'a str,
@@ -27,262 +22,28 @@ pub async fn grant(
 ) -> Result<TokenSet, OAuthError> {
     let policy = client.policy(&state.settings);
     super::require_grant(&client.client_id, &policy, GrantType::Password)?;
-    if req.password.len() > NewPassword::MAX_LEN {
-        return Err(OAuthError::InvalidRequest("password is too long".into()));
-    }
-    // Throttling is keyed by the name as given, so unknown names behave like known ones.
-    let keys = ThrottleKeys::new(req.username, meta);
-    throttle_check(state, &keys).await?;
-    // Count the attempt against the name before hashing, atomically: a burst of
-    // concurrent guesses cannot all slip past the check above. Success clears it.
-    let attempts = count_attempt(state, &keys).await?;
-    let user = match Username::parse(req.username) {
-        Ok(name) => users::find_by_username(&state.db.read, name.as_str()).await?,
-        Err(_) => None,
-    };
-    // Unknown users are checked against a dummy hash: same cost, same answer.
-    let ok = state
-        .hasher
-        .verify(
-            req.password,
-            user.as_ref().map(|u| u.password_hash.as_str()),
-        )
-        .await?;
-    let now = state.clock.now_ms();
-    let user = match user {
-        Some(u) if ok && !u.disabled => u,
-        other => {
-            let reason = match &other {
-                Some(u) if ok && u.disabled => "user_disabled",
-                Some(_) => "bad_password",
-                None => "unknown_user",
-            };
-            record_failure(
-                state,
-                &keys,
-                &attempts,
-                other.as_ref().map(|u| u.id.as_str()),
-                meta,
-            )
-            .await?;
-            audit::record(
-                &state.db.write,
-                now,
-                AuditEvent {
-                    user_id: other.as_ref().map(|u| u.id.clone()),
-                    client_id: Some(client.client_id.clone()),
-                    ip: meta.ip.clone(),
-                    reason: Some(reason.into()),
-                    // Not the name itself: people type passwords into the name field.
-                    detail: other
-                        .is_none()
-                        .then(|| json!({ "username_sha256": name_digest(req.username) })),
-                    ..AuditEvent::new(AuditKind::LoginFailed)
-                },
-            )
-            .await?;
-            // The same answer whether the account is unknown, the password wrong, or the
-            // account disabled: a right password for a disabled account is not confirmed.
-            return Err(OAuthError::InvalidGrant(
-                "invalid username or password".into(),
-            ));
-        }
-    };
+    let user =
+        credentials::check(state, &client.client_id, req.username, req.password, meta).await?;
     let scope = resolve_scope(req.scope, &policy.scopes, user.is_admin)?;
 
-    let refresh = RefreshTokenValue::generate();
-    let family_id = uuid::Uuid::now_v7().to_string();
-    let family_expires_at = now.saturating_add(policy.refresh_absolute_ttl.saturating_mul(1000));
-    let access_token = issue_access_token(
-        state,
-        &user.id,
-        &client.client_id,
-        &scope,
-        Some(&family_id),
-        policy.access_ttl,
-    )?;
+    let now = state.clock.now_ms();
     let txn = state.db.write.begin().await?;
-    rotation::create_family(
+    let (set, _family) = family::start(
+        state,
         &txn,
-        NewFamily {
-            family_id: family_id.clone(),
-            user_id: Some(user.id.clone()),
-            client_id: &client.client_id,
-            scope: scope.to_string(),
-            token_hash: refresh.hash(),
-            token_expires_at: child_expiry(now, policy.refresh_idle_ttl, family_expires_at),
-            family_expires_at,
+        family::Start {
+            client,
+            policy: &policy,
+            user: &user,
+            verified_hash: &user.password_hash,
+            scope,
+            audit: AuditEvent::new(AuditKind::LoginSucceeded),
         },
         meta,
         now,
     )
     .await?;
-    // Only if the user is still as verified: a password change, disabling or deletion
-    // that committed while this sign-in was hashing wins, and the new family is dropped.
-    if !users::record_login(&txn, &user.id, &user.password_hash, now).await? {
-        txn.rollback().await?;
-        return Err(OAuthError::InvalidGrant(
-            "invalid username or password".into(),
-        ));
-    }
-    throttle::clear(&txn, &keys.user).await?;
-    audit::record(
-        &txn,
-        now,
-        AuditEvent {
-            actor: Some(user.id.clone()),
-            user_id: Some(user.id.clone()),
-            client_id: Some(client.client_id.clone()),
-            family_id: Some(family_id.clone()),
-            ip: meta.ip.clone(),
-            ..AuditEvent::new(AuditKind::LoginSucceeded)
-        },
-    )
-    .await?;
+    credentials::succeeded(&txn, req.username).await?;
     txn.commit().await?;
-    Ok(TokenSet {
-        access_token,
-        expires_in: policy.access_ttl,
-        refresh_token: Some(refresh.into_string()),
-        scope,
-    })
-}
-
-/// The throttle keys of one attempt: the user name as given, and the client address.
-struct ThrottleKeys {
-    user: String,
-    address: Option<String>,
-}
-
-impl ThrottleKeys {
-    fn new(username: &str, meta: &RequestMeta) -> Self {
-        ThrottleKeys {
-            user: format!("user:{}", name_digest(username)),
-            address: meta.ip.as_ref().map(|ip| format!("ip:{ip}")),
-        }
-    }
-
-    fn all(&self) -> Vec<String> {
-        std::iter::once(self.user.clone())
-            .chain(self.address.clone())
-            .collect()
-    }
-}
-
-fn failures(row: &crate::store::entities::login_throttle::Model) -> Failures {
-    Failures {
-        count: row.failures,
-        first_at: row.first_failure_at,
-        last_at: row.last_failure_at,
-        locked_until: row.locked_until,
-    }
-}
-
-/// Refuses the attempt (before any hashing) while the user name or address must wait.
-async fn throttle_check(state: &AppState, keys: &ThrottleKeys) -> Result<(), OAuthError> {
-    let policy = &state.settings.lockout;
-    let now = state.clock.now_ms();
-    let mut wait = 0;
-    for row in throttle::rows(&state.db.read, &keys.all()).await? {
-        let t = if row.key == keys.user {
-            &policy.user
-        } else {
-            &policy.address
-        };
-        wait = wait.max(must_wait(&failures(&row), t, policy, now).unwrap_or(0));
-    }
-    if wait > 0 {
-        state.metrics.logins_throttled.inc();
-        let secs = (wait + 999) / 1000;
-        return Err(OAuthError::TooManyAttempts {
-            description: format!("too many failed sign-ins; try again in {secs} s"),
-            retry_after: secs,
-        });
-    }
-    Ok(())
-}
-
-/// Counts this attempt against the user name before any hashing; refuses it when the
-/// name is already over the lock threshold. Returns the name's row including this attempt.
-async fn count_attempt(
-    state: &AppState,
-    keys: &ThrottleKeys,
-) -> Result<crate::store::entities::login_throttle::Model, OAuthError> {
-    let policy = &state.settings.lockout;
-    let now = state.clock.now_ms();
-    let txn = state.db.write.begin().await?;
-    let row = throttle::record_failure(&txn, &keys.user, now, policy.window_secs * 1000).await?;
-    txn.commit().await?;
-    if row.failures > policy.user.lock_after {
-        state.metrics.logins_throttled.inc();
-        let wait = row
-            .locked_until
-            .map_or(policy.lock_secs * 1000, |u| (u - now).max(1000));
-        let secs = (wait + 999) / 1000;
-        return Err(OAuthError::TooManyAttempts {
-            description: format!("too many failed sign-ins; try again in {secs} s"),
-            retry_after: secs,
-        });
-    }
-    Ok(row)
-}
-
-/// After a failed attempt: locks the name if its count crossed the threshold, and counts
-/// the failure against the address (locking it likewise), with `account_locked` events.
-async fn record_failure(
-    state: &AppState,
-    keys: &ThrottleKeys,
-    user_row: &crate::store::entities::login_throttle::Model,
-    user_id: Option<&str>,
-    meta: &RequestMeta,
-) -> Result<(), OAuthError> {
-    let policy = &state.settings.lockout;
-    let now = state.clock.now_ms();
-    let window = policy.window_secs * 1000;
-    let txn = state.db.write.begin().await?;
-    let mut locks = Vec::new();
-    if let Some(address) = &keys.address {
-        let row = throttle::record_failure(&txn, address, now, window).await?;
-        if should_lock(row.failures, row.locked_until, &policy.address, now) {
-            locks.push((address.clone(), row.failures, "address"));
-        }
-    }
-    if should_lock(user_row.failures, user_row.locked_until, &policy.user, now) {
-        locks.push((keys.user.clone(), user_row.failures, "user"));
-    }
-    for (key, failures, what) in locks {
-        let until = now + policy.lock_secs * 1000;
-        throttle::lock(&txn, &key, until).await?;
-        audit::record(
-            &txn,
-            now,
-            AuditEvent {
-                user_id: if what == "user" {
-                    user_id.map(str::to_owned)
-                } else {
-                    None
-                },
-                ip: meta.ip.clone(),
-                reason: Some(what.to_owned()),
-                detail: Some(json!({
-                    "failures": failures,
-                    "locked_until": until,
-                })),
-                ..AuditEvent::new(AuditKind::AccountLocked)
-            },
-        )
-        .await?;
-        tracing::warn!(
-            kind = what,
-            failures,
-            "sign-ins locked after repeated failures"
-        );
-    }
-    txn.commit().await?;
-    Ok(())
-}
-
-/// Hex SHA-256 of a user name as typed (lower-cased), for throttle keys and audit rows.
-fn name_digest(name: &str) -> String {
-    crate::domain::tokens_hash_presented_secret(&name.to_lowercase())
+    Ok(set)
 }

@@ -272,6 +272,11 @@ fn finish(
         access_token,
         expires_in: policy.access_ttl,
         refresh_token: None,
+        refresh_expires_at: Some(child_expiry(
+            state.clock.now_ms(),
+            policy.refresh_idle_ttl,
+            parent.family_expires_at,
+        )),
         scope,
     })
 }

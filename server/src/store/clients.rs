@@ -3,7 +3,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 
 use super::entities::client::{self, Entity as Clients};
 use crate::clock::Millis;
-use crate::domain::{ClientId, GrantType, Lifetime, Scope};
+use crate::domain::{ClientId, GrantType, Lifetime, RefreshTokenDelivery, Scope};
 
 /// A client registration as created by the CLI or the admin API.
 #[derive(Debug, Clone)]
@@ -14,6 +14,9 @@ pub struct NewClient {
     pub grant_types: Vec<GrantType>,
     pub scopes: Scope,
     pub redirect_uris: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub refresh_token_delivery: RefreshTokenDelivery,
+    pub require_consent: bool,
     pub access_ttl: Option<i64>,
     pub refresh_idle_ttl: Option<i64>,
     pub refresh_absolute_ttl: Option<i64>,
@@ -42,6 +45,11 @@ pub async fn insert(db: &impl ConnectionTrait, c: NewClient, now: Millis) -> Res
         grant_types: Set(GrantType::join(&c.grant_types)),
         scopes: Set(c.scopes.to_string()),
         redirect_uris: Set(serde_json::to_string(&c.redirect_uris).unwrap_or_else(|_| "[]".into())),
+        allowed_origins: Set(
+            serde_json::to_string(&c.allowed_origins).unwrap_or_else(|_| "[]".into())
+        ),
+        refresh_token_delivery: Set(c.refresh_token_delivery.as_str().to_owned()),
+        require_consent: Set(c.require_consent),
         access_ttl: Set(c.access_ttl),
         refresh_idle_ttl: Set(c.refresh_idle_ttl),
         refresh_absolute_ttl: Set(c.refresh_absolute_ttl),
@@ -96,6 +104,9 @@ pub async fn save(db: &impl ConnectionTrait, c: client::Model) -> Result<(), DbE
         .col_expr(C::GrantTypes, c.grant_types.into())
         .col_expr(C::Scopes, c.scopes.into())
         .col_expr(C::RedirectUris, c.redirect_uris.into())
+        .col_expr(C::AllowedOrigins, c.allowed_origins.into())
+        .col_expr(C::RefreshTokenDelivery, c.refresh_token_delivery.into())
+        .col_expr(C::RequireConsent, c.require_consent.into())
         .col_expr(C::AccessTtl, c.access_ttl.into())
         .col_expr(C::RefreshIdleTtl, c.refresh_idle_ttl.into())
         .col_expr(C::RefreshAbsoluteTtl, c.refresh_absolute_ttl.into())
@@ -122,6 +133,24 @@ pub async fn set_secret_hash(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Every client's allowed browser origins, for CORS (clients without any are left out).
+pub async fn origins(db: &impl ConnectionTrait) -> Result<Vec<(String, Vec<String>)>, DbErr> {
+    use sea_orm::QuerySelect;
+    let rows: Vec<(String, String)> = Clients::find()
+        .select_only()
+        .column(client::Column::ClientId)
+        .column(client::Column::AllowedOrigins)
+        .filter(client::Column::AllowedOrigins.ne("[]"))
+        .filter(client::Column::Disabled.eq(false))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, o)| (id, serde_json::from_str(&o).unwrap_or_default()))
+        .collect())
 }
 
 /// A client's effective settings: its own values, or the server's defaults.
@@ -184,5 +213,23 @@ impl client::Model {
 
     pub fn redirect_uri_list(&self) -> Vec<String> {
         serde_json::from_str(&self.redirect_uris).unwrap_or_default()
+    }
+
+    pub fn allowed_origin_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.allowed_origins).unwrap_or_default()
+    }
+
+    pub fn refresh_token_delivery(&self) -> RefreshTokenDelivery {
+        RefreshTokenDelivery::parse(&self.refresh_token_delivery)
+            .unwrap_or(RefreshTokenDelivery::Body)
+    }
+
+    /// Whether refresh tokens of this client travel in an HttpOnly cookie.
+    pub fn refresh_in_cookie(&self) -> bool {
+        self.refresh_token_delivery() == RefreshTokenDelivery::Cookie
+    }
+
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origin_list().iter().any(|o| o == origin)
     }
 }

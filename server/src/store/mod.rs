@@ -11,11 +11,13 @@
 
 pub mod audit;
 pub mod clients;
+pub mod codes;
 pub mod entities;
 pub mod keys;
 pub mod revoked;
 pub mod rotation;
 pub mod sessions;
+pub mod signin;
 pub mod stats;
 pub mod throttle;
 pub mod users;

@@ -12,7 +12,7 @@ use crate::api::ApiTag;
 use crate::api::auth::AdminBearer;
 use crate::api::error::ApiResult;
 use crate::api::time::datetime;
-use crate::domain::GrantType;
+use crate::domain::{GrantType, RefreshTokenDelivery};
 use crate::state::AppState;
 
 #[derive(Default)]
@@ -27,6 +27,13 @@ pub struct ClientView {
     pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub redirect_uris: Vec<String>,
+    /// Exact browser origins (`https://app.example.com`) allowed to call the token,
+    /// revocation and `/me` endpoints with credentials (CORS).
+    pub allowed_origins: Vec<String>,
+    /// `cookie`: refresh tokens travel in an HttpOnly cookie, never in a response body.
+    pub refresh_token_delivery: RefreshTokenDelivery,
+    /// A third-party client: users are asked to allow its scopes.
+    pub require_consent: bool,
     /// Seconds; absent means the server default (shown in `effective_*`).
     pub access_ttl: Option<i64>,
     pub refresh_idle_ttl: Option<i64>,
@@ -49,6 +56,9 @@ impl From<ClientRecord> for ClientView {
             grant_types: c.grant_types,
             scopes: c.scopes,
             redirect_uris: c.redirect_uris,
+            allowed_origins: c.allowed_origins,
+            refresh_token_delivery: c.refresh_token_delivery,
+            require_consent: c.require_consent,
             access_ttl: c.access_ttl,
             refresh_idle_ttl: c.refresh_idle_ttl,
             refresh_absolute_ttl: c.refresh_absolute_ttl,
@@ -84,6 +94,16 @@ pub struct CreateClient {
     /// Absolute http(s) URIs without a fragment, compared as exact strings.
     #[oai(default)]
     pub redirect_uris: Vec<String>,
+    /// Exact origins, `scheme://host[:port]` without a path; needed for `cookie` delivery.
+    #[oai(default)]
+    pub allowed_origins: Vec<String>,
+    /// `body` (default) or `cookie` (browser apps; needs an allowed origin and the
+    /// refresh_token grant).
+    #[oai(default)]
+    pub refresh_token_delivery: RefreshTokenDelivery,
+    /// Ask users to allow this client's scopes (third-party apps). Default false.
+    #[oai(default)]
+    pub require_consent: bool,
     /// Seconds, 1 to 86400.
     pub access_ttl: Option<i64>,
     /// Seconds, 1 to 31536000.
@@ -108,6 +128,9 @@ pub struct UpdateClient {
     pub grant_types: Option<Vec<GrantType>>,
     pub scopes: Option<Vec<String>>,
     pub redirect_uris: Option<Vec<String>>,
+    pub allowed_origins: Option<Vec<String>>,
+    pub refresh_token_delivery: Option<RefreshTokenDelivery>,
+    pub require_consent: Option<bool>,
     pub access_ttl: MaybeUndefined<i64>,
     pub refresh_idle_ttl: MaybeUndefined<i64>,
     pub refresh_absolute_ttl: MaybeUndefined<i64>,
@@ -166,6 +189,9 @@ impl AdminClientsApi {
             grant_types: b.grant_types,
             scopes: b.scopes,
             redirect_uris: b.redirect_uris,
+            allowed_origins: b.allowed_origins,
+            refresh_token_delivery: b.refresh_token_delivery,
+            require_consent: b.require_consent,
             access_ttl: b.access_ttl,
             refresh_idle_ttl: b.refresh_idle_ttl,
             refresh_absolute_ttl: b.refresh_absolute_ttl,
@@ -220,6 +246,9 @@ impl AdminClientsApi {
             grant_types: b.grant_types,
             scopes: b.scopes,
             redirect_uris: b.redirect_uris,
+            allowed_origins: b.allowed_origins,
+            refresh_token_delivery: b.refresh_token_delivery,
+            require_consent: b.require_consent,
             access_ttl: change(b.access_ttl),
             refresh_idle_ttl: change(b.refresh_idle_ttl),
             refresh_absolute_ttl: change(b.refresh_absolute_ttl),

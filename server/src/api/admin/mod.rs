@@ -8,6 +8,7 @@ pub mod audit;
 pub mod clients;
 pub mod families;
 pub mod keys;
+pub mod signin_sessions;
 pub mod users;
 
 use crate::admin::{Actor, PageRequest};

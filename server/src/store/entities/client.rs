@@ -23,6 +23,12 @@ pub struct Model {
     /// Client-credentials access tokens issued before this (milliseconds) are dead: set
     /// when the client is disabled, so enabling it again does not revive them.
     pub tokens_valid_after: Option<i64>,
+    /// JSON array of exact browser origins (CORS, and the Origin check of cookie refreshes).
+    pub allowed_origins: String,
+    /// `body` (default) or `cookie`: where the refresh token goes.
+    pub refresh_token_delivery: String,
+    /// Third-party client: the user is asked before it gets tokens.
+    pub require_consent: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
