@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: a release server on a fresh database (SQLite by default, PostgreSQL with
 # DATABASE_URL=postgres://...), driven by tessera-load over loopback.
-#   tests/bench.sh [refresh|login] [concurrency] [seconds]    (BENCH_USERS: users, default = concurrency)
+#   tests/bench.sh [refresh|login|code] [concurrency] [seconds]    (BENCH_USERS: users, default = concurrency)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE="${1:-refresh}"; CONC="${2:-32}"; SECS="${3:-10}"
@@ -14,8 +14,10 @@ USERS="${BENCH_USERS:-$CONC}"
 for i in $(seq 0 $((USERS - 1))); do
     echo "bench-password" | target/release/tessera user add "bench$i" --password-stdin >/dev/null
 done
-target/release/tessera client add bench --public --grant password,refresh_token --scope read >/dev/null
+target/release/tessera client add bench --public --grant password,refresh_token,authorization_code \
+    --redirect-uri http://127.0.0.1:5173/ --scope read >/dev/null
 target/release/tessera serve --listen "127.0.0.1:$PORT" & SERVER=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 target/release/tessera-load --url "http://127.0.0.1:$PORT" --client bench --user bench \
-    --users "$USERS" --password bench-password --mode "$MODE" --concurrency "$CONC" --seconds "$SECS"
+    --users "$USERS" --password bench-password --mode "$MODE" --concurrency "$CONC" --seconds "$SECS" \
+    --redirect-uri http://127.0.0.1:5173/

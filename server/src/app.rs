@@ -85,6 +85,7 @@ pub async fn spawn(settings: Settings, opts: SpawnOptions) -> anyhow::Result<Run
         .context("listener has no address")?;
     let issuer = settings.issuer_for(&addr.to_string());
 
+    warn_if_cookies_cannot_work(&settings, &issuer);
     bootstrap::run(&db, &settings, &clock, admin_password).await?;
     let state = AppState::new(db, settings, issuer, clock).await?;
     let app = routes(&state);
@@ -119,6 +120,29 @@ pub async fn spawn(settings: Settings, opts: SpawnOptions) -> anyhow::Result<Run
         task,
         reload,
     })
+}
+
+/// Browsers keep `Secure` cookies from plain http only on loopback hosts: elsewhere
+/// the sign-in page could never keep a session. Say so at start rather than let sign-ins
+/// fail with "form expired".
+fn warn_if_cookies_cannot_work(settings: &Settings, issuer: &str) {
+    let Ok(url) = url::Url::parse(issuer) else {
+        return;
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if settings.cookie_secure && url.scheme() == "http" && !loopback {
+        tracing::warn!(
+            %issuer,
+            "the issuer is plain http on a non-loopback host: browsers will drop the \
+             sign-in cookies (Secure); serve https, or set cookie_secure = false for \
+             development"
+        );
+    }
 }
 
 async fn reload_keys_forever(state: AppState) {

@@ -562,14 +562,47 @@ fn cli_and_api_validate_clients_alike() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "invalid_request", "{body}");
 
-    // A known grant the server does not serve: refused by the shared rule.
+    // The code grant without a redirect URI: refused by the shared rule.
     let err = env.fails(
         &["client", "add", "bad-code", "--grant", "authorization_code"],
         None,
     );
     let (status, body) = create(serde_json::json!({
         "client_id": "bad-code", "grant_types": ["authorization_code"]}));
-    assert_same_refusal(&err, status, &body, "grant_types");
+    assert_same_refusal(&err, status, &body, "redirect_uris");
+
+    // An origin with a path, and cookie delivery without an origin.
+    let err = env.fails(
+        &[
+            "client",
+            "add",
+            "bad-origin",
+            "--public",
+            "--origin",
+            "https://app.example/x",
+        ],
+        None,
+    );
+    let (status, body) = create(serde_json::json!({
+        "client_id": "bad-origin", "public": true, "grant_types": ["refresh_token"],
+        "allowed_origins": ["https://app.example/x"]}));
+    assert_same_refusal(&err, status, &body, "allowed_origins");
+    let err = env.fails(
+        &[
+            "client",
+            "add",
+            "bad-cookie",
+            "--public",
+            "--grant",
+            "refresh_token",
+            "--refresh-cookie",
+        ],
+        None,
+    );
+    let (status, body) = create(serde_json::json!({
+        "client_id": "bad-cookie", "public": true, "grant_types": ["refresh_token"],
+        "refresh_token_delivery": "cookie"}));
+    assert_same_refusal(&err, status, &body, "allowed_origins");
 
     // client_credentials for a public client.
     let err = env.fails(

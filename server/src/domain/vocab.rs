@@ -113,8 +113,6 @@ vocabulary! {
         ClientDisabled = "client_disabled",
         /// The authorization code that started it was presented again.
         CodeReused = "code_reused",
-        /// The user was deleted (sign-in sessions).
-        UserDeleted = "user_deleted",
     }
 }
 

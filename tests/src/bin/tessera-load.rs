@@ -1,10 +1,14 @@
 //! Load driver for a running Tessera: each worker signs in once, then rotates its own
-//! refresh chain as fast as it can (the hot path), or repeats password sign-ins.
+//! refresh chain as fast as it can (the hot path), or repeats password sign-ins, or
+//! (`--mode code`) signs in once on the sign-in page and then repeats the browser flow
+//! a second app goes through with that sign-in session: the authorize redirect with a
+//! code, and its exchange (PKCE) for tokens. One "ok" is one whole flow.
 //! Bounded in time and requests; talks only to the URL it is given (loopback in practice).
 //!
 //! ```text
 //! tessera-load --url http://127.0.0.1:8080 --client bench --user bench --password ... \
-//!              [--users N] [--mode refresh|login] [--concurrency 32] [--seconds 10]
+//!              [--users N] [--mode refresh|login|code] [--concurrency 32] [--seconds 10]
+//!              [--redirect-uri URI]   (code mode: the client's registered redirect URI)
 //!              [--max-requests N]
 //! ```
 //!
@@ -30,6 +34,7 @@ struct Args {
     concurrency: usize,
     seconds: u64,
     max_requests: u64,
+    redirect_uri: String,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -43,6 +48,7 @@ fn parse_args() -> anyhow::Result<Args> {
         concurrency: 32,
         seconds: 10,
         max_requests: 5_000_000,
+        redirect_uri: "http://127.0.0.1:5173/".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -57,14 +63,15 @@ fn parse_args() -> anyhow::Result<Args> {
             "--concurrency" => a.concurrency = val()?.parse()?,
             "--seconds" => a.seconds = val()?.parse()?,
             "--max-requests" => a.max_requests = val()?.parse()?,
+            "--redirect-uri" => a.redirect_uri = val()?,
             other => bail!("unknown flag {other}"),
         }
     }
     if a.password.is_empty() {
         bail!("--password is required");
     }
-    if !matches!(a.mode.as_str(), "refresh" | "login") {
-        bail!("--mode must be refresh or login");
+    if !matches!(a.mode.as_str(), "refresh" | "login" | "code") {
+        bail!("--mode must be refresh, login or code");
     }
     a.seconds = a.seconds.min(600);
     Ok(a)
@@ -88,9 +95,118 @@ async fn post(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> (u16,
     }
 }
 
+/// RFC 7636 appendix B's verifier and challenge: any valid pair serves a load test.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// The value of cookie `name` in a response's `Set-Cookie` headers.
+fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn code_of(resp: &reqwest::Response) -> Option<String> {
+    let loc = resp
+        .headers()
+        .get(reqwest::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    let url = reqwest::Url::parse(loc).ok()?;
+    url.query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Signs in on the sign-in page; returns the `Cookie` header of the sign-in session.
+async fn page_sign_in(
+    http: &reqwest::Client,
+    args: &Args,
+    username: &str,
+    params: &[(&str, &str)],
+) -> Result<String, String> {
+    let authorize = format!("{}/oauth/authorize", args.url);
+    let page = http
+        .get(&authorize)
+        .query(params)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let csrf_cookie = ["__Host-tessera-csrf", "tessera-csrf"]
+        .iter()
+        .find_map(|n| set_cookie(&page, n).map(|v| format!("{n}={v}")))
+        .ok_or("no CSRF cookie")?;
+    let html = page.text().await.map_err(|e| e.to_string())?;
+    let token = html
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .ok_or("no csrf_token field")?
+        .to_owned();
+    let mut form: Vec<(&str, &str)> = params.to_vec();
+    form.extend([
+        ("csrf_token", token.as_str()),
+        ("username", username),
+        ("password", args.password.as_str()),
+        ("action", "sign_in"),
+    ]);
+    let signed_in = http
+        .post(&authorize)
+        .header(reqwest::header::COOKIE, csrf_cookie)
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    ["__Host-tessera-session", "tessera-session"]
+        .iter()
+        .find_map(|n| set_cookie(&signed_in, n).map(|v| format!("{n}={v}")))
+        .ok_or_else(|| format!("sign-in page answered {}", signed_in.status()))
+}
+
+/// One browser flow with a sign-in session: authorize (302 with a code), exchange.
+async fn code_flow(
+    http: &reqwest::Client,
+    args: &Args,
+    session: &str,
+    params: &[(&str, &str)],
+) -> (u16, Value) {
+    let authorize = format!("{}/oauth/authorize", args.url);
+    let resp = match http
+        .get(&authorize)
+        .query(params)
+        .header(reqwest::header::COOKIE, session)
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return (0, Value::String(e.to_string())),
+    };
+    let Some(code) = code_of(&resp) else {
+        return (resp.status().as_u16(), Value::String("no code".into()));
+    };
+    post(
+        http,
+        &format!("{}/oauth/token", args.url),
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", args.client.as_str()),
+            ("code", code.as_str()),
+            ("code_verifier", VERIFIER),
+            ("redirect_uri", args.redirect_uri.as_str()),
+        ],
+    )
+    .await
+}
+
 async fn worker(args: std::sync::Arc<Args>, index: usize, deadline: Instant, budget: u64) -> Stats {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(1)
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap_or_else(|_| reqwest::Client::new());
     let url = format!("{}/oauth/token", args.url);
@@ -106,12 +222,31 @@ async fn worker(args: std::sync::Arc<Args>, index: usize, deadline: Instant, bud
         ("password", args.password.as_str()),
     ];
     let mut stats = Stats::default();
+    let params = [
+        ("response_type", "code"),
+        ("client_id", args.client.as_str()),
+        ("redirect_uri", args.redirect_uri.as_str()),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    let mut session = String::new();
+    if args.mode == "code" {
+        match page_sign_in(&http, &args, &username, &params).await {
+            Ok(s) => session = s,
+            Err(e) => {
+                stats.errors.insert(format!("sign-in page: {e}"), 1);
+                return stats;
+            }
+        }
+    }
     let mut refresh = String::new();
     let mut n = 0;
     while Instant::now() < deadline && n < budget {
         n += 1;
         let start = Instant::now();
-        let (status, body) = if args.mode == "login" || refresh.is_empty() {
+        let (status, body) = if args.mode == "code" {
+            code_flow(&http, &args, &session, &params).await
+        } else if args.mode == "login" || refresh.is_empty() {
             post(&http, &url, &login).await
         } else {
             post(

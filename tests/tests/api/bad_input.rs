@@ -89,9 +89,10 @@ async fn missing_fields_unknown_grants_and_garbage_tokens() {
     app.token(web, &[("grant_type", "implicit")])
         .await
         .assert_error(400, "unsupported_grant_type");
+    // A client not registered for the code grant.
     app.token(web, &[("grant_type", "authorization_code"), ("code", "x")])
         .await
-        .assert_error(400, "unsupported_grant_type");
+        .assert_error(400, "unauthorized_client");
     for garbage in [
         "tsr_",
         "not-a-token",

@@ -19,8 +19,23 @@ async fn metadata_lists_exactly_what_is_supported() {
     assert_eq!(m["jwks_uri"], format!("{}/.well-known/jwks.json", app.base));
     assert_eq!(
         m["grant_types_supported"],
-        serde_json::json!(["password", "refresh_token", "client_credentials"])
+        serde_json::json!([
+            "authorization_code",
+            "password",
+            "refresh_token",
+            "client_credentials"
+        ])
     );
+    assert_eq!(
+        m["authorization_endpoint"],
+        format!("{}/oauth/authorize", app.base)
+    );
+    assert_eq!(m["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(
+        m["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(m["authorization_response_iss_parameter_supported"], true);
     assert_eq!(
         m["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post", "none"])

@@ -19,6 +19,9 @@ async fn generated_client_signs_in_and_administers() {
         .token()
         .body(types::TokenRequest {
             grant_type: "password".into(),
+            code: None,
+            code_verifier: None,
+            redirect_uri: None,
             username: Some("admin".into()),
             password: Some(ADMIN_PASSWORD.into()),
             client_id: Some("tessera-admin".into()),
@@ -37,6 +40,9 @@ async fn generated_client_signs_in_and_administers() {
         .token()
         .body(types::TokenRequest {
             grant_type: "password".into(),
+            code: None,
+            code_verifier: None,
+            redirect_uri: None,
             username: Some("admin".into()),
             password: Some("wrong-password".into()),
             client_id: Some("tessera-admin".into()),
