@@ -444,3 +444,5 @@ impl<'a> ClientSpec<'a> {
         }
     }
 }
+
+pub mod browser_flow;

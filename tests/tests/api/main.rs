@@ -3,6 +3,7 @@
 //! End-to-end tests: the real server over real HTTP, one module per area.
 
 mod admin;
+mod authorize;
 mod bad_input;
 mod discovery;
 mod generated_client;
