@@ -179,7 +179,7 @@ export class TesseraClient {
 
   /**
    * Starts a sign-in: stores a fresh state and PKCE verifier in sessionStorage and sends the
-   * browser to Tessera's authorize endpoint. The promise does not settle before the page goes.
+   * browser to Tessera's authorize endpoint (the page then unloads).
    * @param {{prompt?: "login"|"none"|"consent"}} [options]
    */
   async signIn(options = {}) {
