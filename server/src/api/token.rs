@@ -169,6 +169,13 @@ impl TokenResponse {
     }
 }
 
+/// A grant of a client with cookie delivery: the response sets its cookie, and a
+/// refresh (which came from the cookie) clears it when the token is dead.
+struct CookieUse {
+    client_id: String,
+    from_cookie: bool,
+}
+
 /// The `Origin` and `Tessera-CSRF` headers, for the checks of cookie requests.
 pub fn browser_proof(req: &Request) -> browser::Proof<'_> {
     let h = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
@@ -199,9 +206,9 @@ impl TokenApi {
         body: Form<TokenRequest>,
     ) -> TokenResponse {
         let grant = GrantType::parse(&body.grant_type);
-        let mut cookie_client = None;
+        let mut cookie = None;
         let result = self
-            .handle(&state, req, &auth, &body, grant, &mut cookie_client)
+            .handle(&state, req, &auth, &body, grant, &mut cookie)
             .await;
         let outcome = match &result {
             Ok(_) => "ok",
@@ -211,18 +218,21 @@ impl TokenApi {
             .metrics
             .grant(grant.map_or("unknown", GrantType::as_str), outcome);
         let secure = state.settings.cookie_secure;
-        let kind = cookie_client
-            .as_deref()
-            .map(|id| Kind::RefreshToken { client_id: id });
+        let kind = cookie.as_ref().map(|c| Kind::RefreshToken {
+            client_id: &c.client_id,
+        });
+        let from_cookie = cookie.as_ref().is_some_and(|c| c.from_cookie);
         match result {
             Ok(t) => TokenResponse::issued(t, kind.map(|k| (k, secure)), state.clock.now_ms()),
             // The cookie's token is dead (unknown, expired, revoked, replayed): drop it.
-            Err(e @ OAuthError::InvalidGrant(_)) => match (TokenResponse::from_grant(e), kind) {
-                (TokenResponse::BadRequest(body, _), Some(k)) => {
-                    TokenResponse::BadRequest(body, Some(cookies::clear(k, secure)))
+            Err(e @ OAuthError::InvalidGrant(_)) if from_cookie => {
+                match (TokenResponse::from_grant(e), kind) {
+                    (TokenResponse::BadRequest(body, _), Some(k)) => {
+                        TokenResponse::BadRequest(body, Some(cookies::clear(k, secure)))
+                    }
+                    (other, _) => other,
                 }
-                (other, _) => other,
-            },
+            }
             Err(e) => TokenResponse::from_grant(e),
         }
     }
@@ -236,7 +246,7 @@ impl TokenApi {
         auth: &ClientAuth,
         body: &TokenRequest,
         grant: Option<GrantType>,
-        cookie_client: &mut Option<String>,
+        cookie: &mut Option<CookieUse>,
     ) -> Result<TokenSet, OAuthError> {
         let grant = grant
             .filter(|g| GrantType::SUPPORTED.contains(g))
@@ -261,7 +271,10 @@ impl TokenApi {
                 GrantType::AuthorizationCode | GrantType::RefreshToken
             );
         if in_cookie {
-            *cookie_client = Some(client.client_id.clone());
+            *cookie = Some(CookieUse {
+                client_id: client.client_id.clone(),
+                from_cookie: grant == GrantType::RefreshToken,
+            });
         }
         match grant {
             GrantType::Password => {
@@ -300,6 +313,11 @@ impl TokenApi {
                 oauth::client_credentials::grant(state, &client, present(&body.scope))
             }
             GrantType::AuthorizationCode => {
+                if in_cookie {
+                    // The response sets the app's cookie: only the app may ask for it,
+                    // or any page could plant its own session in the app.
+                    browser::check(&client, browser_proof(req))?;
+                }
                 let req = oauth::authorization_code::CodeRequest {
                     code: required(&body.code, "code")?,
                     code_verifier: present(&body.code_verifier),

@@ -60,7 +60,8 @@ impl Lifetime {
     }
 }
 
-/// A registered redirect URI: absolute `https` or `http` with a host, no fragment
+/// A registered redirect URI: absolute `https` (or `http` to a loopback host) with a
+/// host, no fragment
 /// (RFC 6749 §3.1.2), no user information, at most 2048 bytes. Compared with the
 /// presented one as an exact string (OAuth 2.1 §2.3.1), so it is stored as given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +93,17 @@ impl RedirectUri {
             || authority.is_none_or(|a| a.starts_with('/'))
         {
             return bad("must be an absolute http(s) URI with a host");
+        }
+        let loopback = match u.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        if u.scheme() == "http" && !loopback {
+            // OAuth 2.1 §2.3.1 and RFC 9700 §2.6: codes must not travel in clear, except
+            // to the same machine.
+            return bad("must use https (http only for localhost and loopback addresses)");
         }
         if u.fragment().is_some() || s.contains('#') {
             return bad("must not have a fragment");
@@ -184,6 +196,7 @@ mod tests {
             "https://user:pw@app.example.com/cb",
             "https://app.example.com/c b",
             "ftp://example.com/",
+            "http://app.example.com/cb",
             "https:///nohost",
         ] {
             assert!(RedirectUri::parse(bad).is_err(), "{bad}");

@@ -466,6 +466,15 @@ pub async fn exchange(
             "code_verifier does not match the code_challenge".into(),
         ));
     }
+    // The sign-in session that issued the code must still stand: a sign-out, a password
+    // change or an administrator ending it in the code's 60 s also voids the code.
+    if let Some(sid) = &row.signin_session_id
+        && !signin::find(&state.db.read, sid)
+            .await?
+            .is_some_and(|s| s.is_live(now))
+    {
+        return Err(OAuthError::InvalidGrant(INVALID_CODE.into()));
+    }
     let Some(user) = users::find(&state.db.read, &row.user_id).await? else {
         return Err(OAuthError::InvalidGrant(INVALID_CODE.into()));
     };

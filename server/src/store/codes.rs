@@ -6,8 +6,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use super::entities::authorization_code::{self, Entity as Codes};
 use crate::clock::Millis;
 
-/// Rows are kept this long past their expiry, so a replay of a used code is still
-/// recognised (and revokes its family) for a day; then they go.
+/// Used codes are kept this long past their expiry, so a replay is still recognised (and
+/// revokes its family) for a day; unused ones go as soon as they expire, so requesting
+/// codes without exchanging them cannot grow the table beyond a minute's worth.
 const KEEP_AFTER_EXPIRY_MS: Millis = 24 * 3600 * 1000;
 
 pub struct NewCode<'a> {
@@ -24,7 +25,15 @@ pub struct NewCode<'a> {
 
 pub async fn insert(db: &impl ConnectionTrait, c: NewCode<'_>, now: Millis) -> Result<(), DbErr> {
     Codes::delete_many()
-        .filter(authorization_code::Column::ExpiresAt.lt(now - KEEP_AFTER_EXPIRY_MS))
+        .filter(
+            sea_orm::Condition::any()
+                .add(authorization_code::Column::ExpiresAt.lt(now - KEEP_AFTER_EXPIRY_MS))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(authorization_code::Column::ExpiresAt.lt(now))
+                        .add(authorization_code::Column::UsedAt.is_null()),
+                ),
+        )
         .exec(db)
         .await?;
     Codes::insert(authorization_code::ActiveModel {

@@ -47,10 +47,18 @@ struct Input {
     username: Option<String>,
     password: Option<String>,
     action: Option<String>,
+    /// On the consent form: the sign-in session it was shown to.
+    consent_session: Option<String>,
 }
 
 /// The form's own fields.
-const FORM: [&str; 4] = ["csrf_token", "username", "password", "action"];
+const FORM: [&str; 5] = [
+    "csrf_token",
+    "username",
+    "password",
+    "action",
+    "consent_session",
+];
 
 fn parse<'a>(pairs: impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)>) -> Input {
     let mut input = Input::default();
@@ -82,6 +90,7 @@ fn parse<'a>(pairs: impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)>) -> Input
             "csrf_token" => input.csrf_token = v,
             "username" => input.username = v,
             "password" => input.password = v,
+            "consent_session" => input.consent_session = v,
             _ => input.action = v,
         }
     }
@@ -134,7 +143,7 @@ pub async fn start(req: &Request, state: Data<&AppState>) -> Response {
                 c: &c,
                 status: StatusCode::FOUND,
             };
-            step.continue_as(&cur.user, Some(&cur.session.id), false, vec![])
+            step.continue_as(&cur.user, &cur.session.id, false, vec![])
                 .await
         }
         _ if c.prompt.none => {
@@ -195,7 +204,10 @@ pub async fn submit(req: &Request, state: Data<&AppState>, body: Body) -> Respon
     };
     match input.action.as_deref() {
         Some("sign_in") => step.sign_in(&input).await,
-        Some(choice @ ("allow" | "deny")) => step.consent(choice == "allow").await,
+        Some(choice @ ("allow" | "deny")) => {
+            step.consent(choice == "allow", input.consent_session.as_deref())
+                .await
+        }
         _ => sign_in_page(
             &state,
             req,
@@ -259,7 +271,7 @@ impl Step<'_> {
                     started.cookie.expose(),
                     Some(self.state.settings.sso_session_ttl),
                 );
-                self.continue_as(&user, Some(&started.id), false, vec![cookie])
+                self.continue_as(&user, &started.id, false, vec![cookie])
                     .await
             }
             Err(OAuthError::InvalidGrant(_)) => page(
@@ -296,7 +308,10 @@ impl Step<'_> {
         }
     }
 
-    async fn consent(&self, allowed: bool) -> Response {
+    /// The consent form's answer. It counts only from the sign-in session it was shown
+    /// to: not from another form (the sign-in form of a `prompt=login` request), and not
+    /// after another account signed in in another tab.
+    async fn consent(&self, allowed: bool, shown_to: Option<&str>) -> Response {
         let secure = self.state.settings.cookie_secure;
         let cookie = cookies::read(self.req, Kind::Session, secure);
         let current = match signin_session::current(self.state, cookie.as_deref()).await {
@@ -314,6 +329,17 @@ impl Step<'_> {
             }
             Err(e) => return fault(self.state, self.a, self.status, e),
         };
+        if shown_to != Some(current.session.id.as_str()) {
+            return sign_in_page(
+                self.state,
+                self.req,
+                self.a,
+                "",
+                Some("Your sign-in has changed. Please sign in again."),
+                StatusCode::UNAUTHORIZED,
+                false,
+            );
+        }
         if !allowed {
             let r = Refusal {
                 error: "access_denied",
@@ -321,7 +347,7 @@ impl Step<'_> {
             };
             return redirect(self.status, self.a.refused(&self.state.issuer, &r), vec![]);
         }
-        self.continue_as(&current.user, Some(&current.session.id), true, vec![])
+        self.continue_as(&current.user, &current.session.id, true, vec![])
             .await
     }
 
@@ -329,7 +355,7 @@ impl Step<'_> {
     async fn continue_as(
         &self,
         user: &user::Model,
-        session_id: Option<&str>,
+        session_id: &str,
         consent_given: bool,
         set_cookies: Vec<String>,
     ) -> Response {
@@ -341,7 +367,12 @@ impl Step<'_> {
         match next {
             Err(r) => redirect(self.status, self.a.refused(issuer, &r), set_cookies),
             Ok(Next::Consent(scope)) => {
-                consent_page(self.state, self.req, self.a, user, &scope, set_cookies)
+                let page = ConsentFor {
+                    user,
+                    scope: &scope,
+                    session_id,
+                };
+                consent_page(self.state, self.req, self.a, page, set_cookies)
             }
             Ok(Next::Issue(scope)) => {
                 let meta = request_meta(self.req);
@@ -351,7 +382,8 @@ impl Step<'_> {
                 {
                     return fault(self.state, self.a, self.status, e);
                 }
-                match code::issue(self.state, self.a, self.c, user, &scope, session_id).await {
+                match code::issue(self.state, self.a, self.c, user, &scope, Some(session_id)).await
+                {
                     Ok(url) => redirect(self.status, url, set_cookies),
                     Err(e) => fault(self.state, self.a, self.status, e),
                 }
@@ -420,21 +452,28 @@ fn sign_in_page(
     page(status, html, a, set.into_iter().collect())
 }
 
+/// Whom the consent page asks, for what.
+struct ConsentFor<'a> {
+    user: &'a user::Model,
+    scope: &'a Scope,
+    session_id: &'a str,
+}
+
 fn consent_page(
     state: &AppState,
     req: &Request,
     a: &Authorization,
-    user: &user::Model,
-    scope: &Scope,
+    who: ConsentFor<'_>,
     mut set_cookies: Vec<String>,
 ) -> Response {
     let (csrf, set) = csrf_token(state, req, false);
     set_cookies.extend(set);
-    let hidden = hidden_fields(&a.params);
+    let mut hidden = hidden_fields(&a.params);
+    hidden.push(("consent_session", who.session_id));
     let html = pages::render(&Consent {
         client: &a.client.client_id,
-        username: &user.username,
-        scopes: scope.iter().collect(),
+        username: &who.user.username,
+        scopes: who.scope.iter().collect(),
         hidden: &hidden,
         csrf: &csrf,
     });

@@ -94,6 +94,16 @@ fn area(path: &str) -> Area {
 
 /// The middleware.
 pub async fn apply<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Response> {
+    // Public metadata: open to every origin, on every response (also those without
+    // `Origin`, which caches may hand to browsers later).
+    if req.uri().path().starts_with("/.well-known/") {
+        let mut resp = ep.call(req).await?.into_response();
+        resp.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        return Ok(resp);
+    }
     let Some(origin) = req
         .headers()
         .get(header::ORIGIN)
@@ -103,14 +113,6 @@ pub async fn apply<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Respons
         return Ok(ep.call(req).await?.into_response());
     };
     let path = req.uri().path().to_owned();
-    if path.starts_with("/.well-known/") {
-        let mut resp = ep.call(req).await?.into_response();
-        resp.headers_mut().insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
-        return Ok(resp);
-    }
     let Some(state) = req.data::<AppState>().cloned() else {
         return Ok(ep.call(req).await?.into_response());
     };

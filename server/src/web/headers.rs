@@ -1,7 +1,9 @@
 //! The security headers of every page, set in one place: a strict Content-Security-Policy
 //! (nothing but our own stylesheet loads; forms post only to us and, after a redirect,
-//! to the client's redirect URI), no framing (clickjacking), no sniffing, no caching and
-//! no referrer (a page URL carries the authorize request).
+//! to the client's redirect URI), no framing (clickjacking), no sniffing, no caching, and
+//! no referrer to other origins (a page URL carries the authorize request). Not
+//! `no-referrer`: with it, browsers send `Origin: null` on the page's own form posts,
+//! which the CSRF check must refuse.
 
 use poem::http::{HeaderValue, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
@@ -36,7 +38,7 @@ pub async fn apply<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
