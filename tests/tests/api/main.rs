@@ -5,10 +5,12 @@
 mod admin;
 mod authorize;
 mod bad_input;
+mod consent;
 mod discovery;
 mod generated_client;
 mod password;
 mod rotation;
 mod security;
 mod sessions;
+mod spa_cookie;
 mod standards;
