@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use fantoccini::Client;
+use fantoccini::cookies::Cookie;
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{Driver, click, js, screenshot, tools, type_into, wait_until};
@@ -59,6 +60,11 @@ async fn add_spa_client(app: &TestApp, admin: &str, id: &str, origin: &str, cons
     created.assert_ok();
     assert_eq!(created.body["client"]["refresh_token_delivery"], "cookie");
     assert!(created.body["client_secret"].is_null(), "a public client");
+}
+
+/// A cookie's SameSite attribute, spelled as in `Set-Cookie`.
+fn same_site(c: &Cookie<'_>) -> Option<String> {
+    c.same_site().map(|s| s.to_string())
 }
 
 /// An admin API GET.
@@ -163,17 +169,10 @@ impl World {
     }
 
     /// The Tessera cookies the browser holds for 127.0.0.1 (WebDriver sees HttpOnly ones).
-    async fn cookies(&self) -> Vec<(String, String, bool)> {
+    async fn cookies(&self) -> Vec<Cookie<'static>> {
         let all = self.c.get_all_cookies().await.unwrap();
-        all.iter()
+        all.into_iter()
             .filter(|c| c.name().contains("tessera"))
-            .map(|c| {
-                (
-                    c.name().to_owned(),
-                    c.value().to_owned(),
-                    c.http_only() == Some(true),
-                )
-            })
             .collect()
     }
 
@@ -296,18 +295,31 @@ async fn spa_signs_in_refreshes_across_tabs_and_signs_out() {
     assert_eq!(list[0]["current"], true);
     screenshot(c, "demo.png").await;
 
-    // The refresh token exists, as an HttpOnly cookie...
+    // The refresh token exists, as an HttpOnly, Secure, SameSite=Strict cookie for the whole
+    // host; the sign-in session cookie is HttpOnly and SameSite=Lax.
     let cookies = w.cookies().await;
-    let rt = cookies
-        .iter()
-        .find(|(name, _, _)| name.ends_with("tessera-rt-spa-test"))
-        .unwrap_or_else(|| panic!("no refresh cookie among {cookies:?}"));
-    assert!(rt.1.starts_with("tsr_"), "{rt:?}");
-    assert!(rt.2, "the refresh cookie is HttpOnly: {rt:?}");
+    let named = |suffix: &str| {
+        cookies
+            .iter()
+            .find(|c| c.name().ends_with(suffix))
+            .unwrap_or_else(|| panic!("no {suffix} cookie among {cookies:?}"))
+    };
+    let rt = named("tessera-rt-spa-test");
+    assert_eq!(rt.name(), "__Host-tessera-rt-spa-test");
+    assert!(rt.value().starts_with("tsr_"), "{rt:?}");
+    assert_eq!(rt.http_only(), Some(true), "{rt:?}");
+    assert_eq!(rt.secure(), Some(true), "{rt:?}");
+    assert_eq!(same_site(rt).as_deref(), Some("Strict"), "{rt:?}");
+    assert_eq!(rt.path(), Some("/"), "{rt:?}");
+    let session = named("tessera-session");
+    assert_eq!(session.name(), "__Host-tessera-session");
+    assert_eq!(session.http_only(), Some(true), "{session:?}");
+    assert_eq!(same_site(session).as_deref(), Some("Lax"), "{session:?}");
     assert!(
-        cookies.iter().all(|(_, _, http_only)| *http_only),
+        cookies.iter().all(|c| c.http_only() == Some(true)),
         "every Tessera cookie is HttpOnly: {cookies:?}"
     );
+    let rt = rt.value().to_owned();
     // ...that page JavaScript cannot read, and nothing else gives one away.
     let snoop = js(c, SNOOP, vec![]).await;
     let token = snoop["token"].as_str().unwrap().to_owned();
@@ -317,7 +329,7 @@ async fn spa_signs_in_refreshes_across_tabs_and_signs_out() {
             !value.contains("tsr_"),
             "a refresh token in {place}: {value}"
         );
-        assert!(!value.contains(&rt.1), "the refresh token in {place}");
+        assert!(!value.contains(&rt), "the refresh token in {place}");
         if place != "accessToken" {
             assert!(!value.contains(&token), "the access token in {place}");
         }
@@ -439,7 +451,7 @@ async fn spa_signs_in_refreshes_across_tabs_and_signs_out() {
     assert_eq!(family["revoke_reason"], "logout", "{family}");
     let cookies = w.cookies().await;
     assert!(
-        !cookies.iter().any(|(n, _, _)| n.contains("tessera-rt-")),
+        !cookies.iter().any(|c| c.name().contains("tessera-rt-")),
         "the refresh cookie is cleared: {cookies:?}"
     );
     // After a reload, both tabs are signed out.
