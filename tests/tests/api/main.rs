@@ -5,7 +5,9 @@
 mod admin;
 mod authorize;
 mod bad_input;
+mod client_fields;
 mod consent;
+mod cors;
 mod discovery;
 mod generated_client;
 mod password;
