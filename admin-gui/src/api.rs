@@ -118,6 +118,9 @@ impl Api {
             password: None,
             refresh_token: None,
             scope: None,
+            code: None,
+            code_verifier: None,
+            redirect_uri: None,
         }
     }
 
@@ -156,7 +159,7 @@ impl Api {
                 .anon
                 .revoke()
                 .body(types::TokenActionRequest {
-                    token: s.refresh_token,
+                    token: Some(s.refresh_token),
                     token_type_hint: Some("refresh_token".into()),
                     client_id: Some(CLIENT_ID.into()),
                     client_secret: None,

@@ -83,6 +83,8 @@ pub enum Banner {
 pub struct Autostart {
     pub password: String,
     pub screen: Option<Screen>,
+    /// On the clients screen: open this client's editor once the list is in.
+    pub edit_client: Option<String>,
 }
 
 /// What screens share: the banner, the confirmation waiting for a yes, navigation
@@ -294,6 +296,9 @@ impl AdminApp {
                     self.screens.sessions.query.reason =
                         Some(tessera_client::types::RevokeReason::ReuseDetected);
                     self.screens.sessions.select_first = true;
+                }
+                if s == Screen::Clients {
+                    self.screens.clients.edit_on_load = a.edit_client;
                 }
             }
             self.sign_in();

@@ -28,6 +28,7 @@ fn main() -> eframe::Result {
                     screen: std::env::var("TESSERA_ADMIN_SCREEN")
                         .ok()
                         .and_then(|s| Screen::parse(&s)),
+                    edit_client: std::env::var("TESSERA_ADMIN_EDIT_CLIENT").ok(),
                 });
             }
             Ok(Box::new(app))

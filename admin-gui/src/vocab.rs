@@ -6,7 +6,8 @@
 //! repeated one an unreachable-pattern warning), so no list falls behind the server.
 
 use tessera_client::types::{
-    AuditKind, FamilyState, GrantType, KeyState, RevokeReason, SigningAlg, StatsRange, TokenState,
+    AuditKind, FamilyState, GrantType, KeyState, RefreshTokenDelivery, RevokeReason, SigningAlg,
+    StatsRange, TokenState,
 };
 
 /// A generated string enum whose every variant is known.
@@ -41,12 +42,14 @@ vocab! {
         UserDisabled,
         ClientRemoved,
         ClientDisabled,
+        CodeReused,
     ];
     FamilyState: [Active, Revoked, Expired];
     TokenState: [Active, Used, Invalidated, Revoked, Expired];
     KeyState: [Pending, Active, Retiring, Retired];
     SigningAlg: [Es256, EdDsa, Rs256];
     StatsRange: [Hour, Week];
+    RefreshTokenDelivery: [Body, Cookie];
     AuditKind: [
         LoginSucceeded,
         LoginFailed,
@@ -66,6 +69,10 @@ vocab! {
         ClientSecretRotated,
         TokenRevoked,
         AdminAction,
+        SessionStarted,
+        SessionEnded,
+        ConsentGranted,
+        CodeExchanged,
     ];
 }
 
@@ -104,6 +111,7 @@ mod tests {
         round_trips::<SigningAlg>();
         round_trips::<StatsRange>();
         round_trips::<AuditKind>();
+        round_trips::<RefreshTokenDelivery>();
     }
 
     #[test]

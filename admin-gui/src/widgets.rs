@@ -87,6 +87,21 @@ pub fn choose<T: Vocab>(ui: &mut egui::Ui, id: &str, value: &mut T) {
         });
 }
 
+/// [`choose`] after a label that names it (for screen readers and tests); `id` keeps
+/// two such choices on one screen apart. Lay it out in a row (`ui.horizontal`).
+pub fn choose_labelled<T: Vocab>(ui: &mut egui::Ui, label: &str, id: &str, value: &mut T) {
+    let l = ui.label(label);
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(value.to_string())
+        .show_ui(ui, |ui| {
+            for v in T::ALL {
+                ui.selectable_value(value, *v, v.to_string());
+            }
+        })
+        .response
+        .labelled_by(l.id);
+}
+
 /// Like [`choose`], with "any" first (no filter).
 pub fn choose_any<T: Vocab>(ui: &mut egui::Ui, id: &str, value: &mut Option<T>) {
     egui::ComboBox::from_id_salt(id)
