@@ -18,10 +18,27 @@ pub struct FamilyQuery {
     pub cursor: Option<String>,
 }
 
+/// Filters of the browser sign-in session list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SigninQuery {
+    /// A user name, or a user id (see [`UserRef`]).
+    pub user: String,
+    /// Also ended and expired sessions (by default only active ones).
+    pub include_ended: bool,
+    pub cursor: Option<String>,
+}
+
 /// What the sessions screen asks the server.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ask {
     List(FamilyQuery),
+    /// Browser sign-in sessions.
+    Signins(SigninQuery),
+    /// Ends one browser sign-in session; `who` names its user in the banner.
+    EndSignin {
+        id: String,
+        who: String,
+    },
     Detail {
         id: String,
     },
@@ -45,6 +62,11 @@ pub enum Answer {
         who: String,
         revoked: u64,
     },
+    Signins(types::SigninSessionPage),
+    SigninEnded {
+        session: types::SigninSessionView,
+        who: String,
+    },
 }
 
 impl Ask {
@@ -54,6 +76,8 @@ impl Ask {
             Ask::Detail { .. } => "load session",
             Ask::Revoke { .. } => "revoke session",
             Ask::RevokeUser { .. } => "end the user's sessions",
+            Ask::Signins(_) => "load sign-in sessions",
+            Ask::EndSignin { .. } => "end sign-in session",
         }
     }
 
@@ -104,18 +128,59 @@ impl Ask {
                     revoked: r.revoked,
                 }
             }
+            Ask::Signins(q) => {
+                let user = UserRef::parse(&q.user);
+                let (user_id, username) = user.params();
+                Answer::Signins(call!(api, |c| {
+                    let mut b = c
+                        .admin_list_signin_sessions()
+                        .limit(100u64)
+                        .include_ended(q.include_ended);
+                    if let Some(v) = user_id {
+                        b = b.user_id(v);
+                    }
+                    if let Some(v) = username {
+                        b = b.username(v);
+                    }
+                    if let Some(cur) = &q.cursor {
+                        b = b.cursor(cur.clone());
+                    }
+                    b.send()
+                })?)
+            }
+            Ask::EndSignin { id, who } => Answer::SigninEnded {
+                session: call!(api, |c| c.admin_end_signin_session().id(id.clone()).send())?,
+                who,
+            },
         })
     }
 }
 
+/// The two kinds of session the screen lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum View {
+    /// Refresh-token families: one per app sign-in, rotated on every refresh.
+    #[default]
+    Families,
+    /// Browser sign-in sessions: the sign-in page's cookie, shared by the apps the user
+    /// signs in to in that browser.
+    Signins,
+}
+
 #[derive(Default)]
 pub struct Sessions {
+    pub view: View,
     pub page: Option<types::FamilyPage>,
+    /// The filters of both lists; the user filter is `query.user` for both.
     pub query: FamilyQuery,
     pub history: Vec<Option<String>>,
     pub selected: Option<Box<types::FamilyDetail>>,
     /// Open the newest family of the next page (used when arriving from a link).
     pub select_first: bool,
+    pub signins: Option<types::SigninSessionPage>,
+    pub include_ended: bool,
+    pub signin_cursor: Option<String>,
+    pub signin_history: Vec<Option<String>>,
 }
 
 impl Sessions {
@@ -127,6 +192,20 @@ impl Sessions {
         };
         self.history.clear();
         self.selected = None;
+        self.signin_cursor = None;
+        self.signin_history.clear();
+    }
+
+    fn signin_query(&self) -> SigninQuery {
+        SigninQuery {
+            user: self.query.user.clone(),
+            include_ended: self.include_ended,
+            cursor: self.signin_cursor.clone(),
+        }
+    }
+
+    fn load_signins(&self, net: &mut Net<'_, Ask>) {
+        net.send(Ask::Signins(self.signin_query()));
     }
 
     fn reload_selected(&self, net: &mut Net<'_, Ask>) {
@@ -144,6 +223,7 @@ impl ScreenState for Sessions {
 
     fn load(&mut self, net: &mut Net<'_, Ask>) {
         net.send(Ask::List(self.query.clone()));
+        self.load_signins(net);
     }
 
     fn on_answer(&mut self, answer: Result<Answer, Failure<Ask>>, net: &mut Net<'_, Ask>) {
@@ -179,13 +259,28 @@ impl ScreenState for Sessions {
                 }
                 self.load(net);
             }
+            Ok(Answer::Signins(p)) => self.signins = Some(p),
+            Ok(Answer::SigninEnded { session, who }) => {
+                net.info(match session.end_reason {
+                    Some(r) => format!("Ended the browser sign-in session of {who} ({r})"),
+                    None => format!("Ended the browser sign-in session of {who}"),
+                });
+                self.load_signins(net);
+            }
             Err(f) => net.failed(f),
         }
     }
 
     fn show(&mut self, ui: &mut egui::Ui, net: &mut Net<'_, Ask>) {
         ui.horizontal(|ui| {
-            ui.heading("Sessions (refresh families)");
+            ui.heading("Sessions");
+            ui.selectable_value(&mut self.view, View::Families, "Refresh families")
+                .on_hover_text("One per app sign-in; its refresh token rotates on every use");
+            ui.selectable_value(&mut self.view, View::Signins, "Browser sign-ins")
+                .on_hover_text(
+                    "The sign-in page's cookie: while it lasts, the user's browser apps sign \
+                     in without the password",
+                );
             if ui.button("Refresh").clicked() {
                 self.load(net);
             }
@@ -193,18 +288,31 @@ impl ScreenState for Sessions {
         ui.horizontal(|ui| {
             field(ui, "User (name or ID)", &mut self.query.user)
                 .on_hover_text("A user name, or a user ID (a UUID)");
-            field(ui, "Client ID", &mut self.query.client_id);
-            ui.label("State");
-            choose_any(ui, "state", &mut self.query.state);
-            ui.label("Reason");
-            choose_any(ui, "reason", &mut self.query.reason);
+            match self.view {
+                View::Families => {
+                    field(ui, "Client ID", &mut self.query.client_id);
+                    ui.label("State");
+                    choose_any(ui, "state", &mut self.query.state);
+                    ui.label("Reason");
+                    choose_any(ui, "reason", &mut self.query.reason);
+                }
+                View::Signins => {
+                    ui.checkbox(&mut self.include_ended, "Include ended and expired");
+                }
+            }
             if ui.button("Apply").clicked() {
                 self.query.cursor = None;
                 self.history.clear();
+                self.signin_cursor = None;
+                self.signin_history.clear();
                 self.load(net);
             }
         });
         ui.separator();
+        if self.view == View::Signins {
+            self.signins_ui(ui, net);
+            return;
+        }
         if let Some(detail) = &self.selected {
             let detail = detail.clone();
             self.detail(ui, net, &detail);
@@ -318,7 +426,117 @@ impl ScreenState for Sessions {
     }
 }
 
+/// A sign-in session's state in words: active, ended (and why), or expired.
+fn signin_state(s: &types::SigninSessionView) -> String {
+    if s.active {
+        "active".into()
+    } else if s.ended_at.is_some() {
+        match &s.end_reason {
+            Some(r) => format!("ended ({r})"),
+            None => "ended".into(),
+        }
+    } else {
+        "expired".into()
+    }
+}
+
 impl Sessions {
+    /// The browser sign-in sessions, with "End" on the active ones.
+    fn signins_ui(&mut self, ui: &mut egui::Ui, net: &mut Net<'_, Ask>) {
+        let Some(page) = self.signins.clone() else {
+            ui.label("Loading...");
+            return;
+        };
+        ui.label(format!(
+            "{} browser sign-in session(s){}, newest first",
+            page.total,
+            if self.include_ended { "" } else { " active" }
+        ));
+        let mut end: Option<(String, String)> = None;
+        let table_height = ui.available_height() - 40.0;
+        TableBuilder::new(ui)
+            .id_salt("signins")
+            .striped(true)
+            .max_scroll_height(table_height)
+            .column(Column::auto().at_least(100.0))
+            .column(Column::auto().at_least(90.0))
+            .column(Column::auto().at_least(130.0))
+            .column(Column::auto().at_least(130.0))
+            .column(Column::auto().at_least(130.0))
+            .column(Column::auto())
+            .column(Column::auto().at_most(280.0).clip(true))
+            .column(Column::remainder())
+            .header(20.0, |mut h| {
+                for t in [
+                    "User",
+                    "State",
+                    "Signed in",
+                    "Expires",
+                    "Ended",
+                    "Address",
+                    "Browser",
+                    "Actions",
+                ] {
+                    h.col(|ui| {
+                        ui.strong(t);
+                    });
+                }
+            })
+            .body(|mut body| {
+                for s in &page.items {
+                    body.row(22.0, |mut row| {
+                        let who = s.username.clone().unwrap_or_else(|| s.user_id.clone());
+                        row.col(|ui| {
+                            ui.label(&who);
+                        });
+                        row.col(|ui| {
+                            ui.label(signin_state(s));
+                        });
+                        row.col(|ui| {
+                            ui.label(when(&s.created_at));
+                        });
+                        row.col(|ui| {
+                            ui.label(when(&s.expires_at));
+                        });
+                        row.col(|ui| {
+                            ui.label(when_opt(&s.ended_at));
+                        });
+                        row.col(|ui| {
+                            ui.label(s.ip.clone().unwrap_or_default());
+                        });
+                        row.col(|ui| {
+                            let ua = s.user_agent.clone().unwrap_or_default();
+                            ui.add(egui::Label::new(&ua).truncate()).on_hover_text(ua);
+                        });
+                        row.col(|ui| {
+                            if s.active && ui.small_button("End").clicked() {
+                                end = Some((s.id.clone(), who.clone()));
+                            }
+                        });
+                    });
+                }
+            });
+        if crate::widgets::pager(
+            ui,
+            &mut self.signin_history,
+            &mut self.signin_cursor,
+            page.next_cursor.as_ref(),
+        ) {
+            self.load_signins(net);
+        }
+        if let Some((id, who)) = end {
+            net.confirm(
+                "End sign-in session",
+                format!(
+                    "End the browser sign-in session of {who}? Their next sign-in in that \
+                     browser asks for the password again. Their apps' refresh sessions are \
+                     separate and stay."
+                ),
+                Ask::EndSignin { id, who },
+            );
+        }
+    }
+
     /// The selected family's token chain as a timeline, the replayed generation marked.
     fn detail(&mut self, ui: &mut egui::Ui, net: &mut Net<'_, Ask>, d: &types::FamilyDetail) {
         let f = &d.family;
