@@ -10,7 +10,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use tessera_admin::app::Banner;
 use tessera_admin::{AdminApp, Persisted, Screen};
-use tessera_client::types::AuditKind;
+use tessera_client::types::{AuditKind, ClientView, RefreshTokenDelivery};
 use tessera_tests::{ADMIN_PASSWORD, Auth, ClientSpec, TestApp, spawn_app};
 
 struct Fixture {
@@ -588,5 +588,401 @@ fn sessions_and_audit_filter_by_user_name_or_id() {
     idle(&mut h);
     let by_id = h.state().screens.audit.page.clone().unwrap();
     assert_eq!(by_id.total, page.total, "the same events by id as by name");
+    f.stop();
+}
+
+/// Picks `option` in the drop-down named `label` (a [`choose_labelled`] combo box).
+///
+/// [`choose_labelled`]: tessera_admin::widgets::choose_labelled
+fn choose(h: &mut Harness<'static, AdminApp>, label: &str, option: &str) {
+    click(h, label);
+    click(h, option);
+}
+
+/// The clients on the clients screen's list, by id.
+fn listed_client(h: &Harness<'static, AdminApp>, id: &str) -> Option<ClientView> {
+    let page = h.state().screens.clients.page.as_ref()?;
+    page.items.iter().find(|c| c.client_id == id).cloned()
+}
+
+/// Clicks the "Edit" button on the row of client `id`.
+fn edit_client(h: &mut Harness<'static, AdminApp>, id: &str) {
+    let page = h.state().screens.clients.page.clone().unwrap();
+    let row = page.items.iter().position(|c| c.client_id == id).unwrap();
+    let buttons: Vec<_> = h.query_all_by_label("Edit").collect();
+    buttons[row].click();
+    h.step();
+    h.step();
+    assert!(has(h, &format!("Edit client {id}")));
+}
+
+/// A client as the admin API returns it.
+fn client_json(f: &Fixture, id: &str) -> serde_json::Value {
+    let token = f.block(f.server.admin_token());
+    let a = f.block(
+        f.server
+            .get_bearer(&format!("/admin/v1/clients/{id}"), &token),
+    );
+    a.assert_ok();
+    a.body
+}
+
+#[test]
+fn creating_and_editing_a_browser_client_with_a_refresh_cookie() {
+    let f = Fixture::new();
+    let mut h = f.harness();
+    sign_in(&mut h);
+    open(&mut h, "Clients");
+    click(&mut h, "New client");
+    type_into(&mut h, "New client ID", "spa");
+    click(&mut h, "Public client (no secret: browser or mobile app)");
+    click(&mut h, "authorization_code");
+    click(&mut h, "refresh_token");
+    type_into(
+        &mut h,
+        "Redirect URIs (one per line)",
+        "http://127.0.0.1:5173/callback",
+    );
+    type_into(
+        &mut h,
+        "Allowed origins (one per line)",
+        "http://127.0.0.1:5173",
+    );
+    choose(&mut h, "Refresh-token delivery", "cookie");
+    assert!(has_containing(&h, "in an HttpOnly cookie"));
+    click(&mut h, "Ask users for consent (third-party app)");
+    type_into(&mut h, "Scopes (space-separated)", "openid read");
+    click(&mut h, "Create client");
+    wait_until(&mut h, "client listed", |h| {
+        listed_client(h, "spa").is_some()
+    });
+    assert!(h.state().screens.clients.error.is_none());
+    assert!(
+        h.state().screens.clients.secret.is_none(),
+        "a public client has no secret"
+    );
+    // The list says it in a few words.
+    assert!(has(
+        &h,
+        "1 redirect URI, http://127.0.0.1:5173, refresh cookie, consent"
+    ));
+    // What the server stored.
+    let c = client_json(&f, "spa");
+    assert_eq!(c["public"], true);
+    assert_eq!(
+        c["grant_types"],
+        serde_json::json!(["refresh_token", "authorization_code"])
+    );
+    assert_eq!(
+        c["redirect_uris"],
+        serde_json::json!(["http://127.0.0.1:5173/callback"])
+    );
+    assert_eq!(
+        c["allowed_origins"],
+        serde_json::json!(["http://127.0.0.1:5173"])
+    );
+    assert_eq!(c["refresh_token_delivery"], "cookie");
+    assert_eq!(c["require_consent"], true);
+
+    // Edit it: back to body delivery, no consent. Only the editor is open.
+    click(&mut h, "New client");
+    edit_client(&mut h, "spa");
+    choose(&mut h, "Refresh-token delivery", "body");
+    click(&mut h, "Ask users for consent (third-party app)");
+    click(&mut h, "Save changes");
+    wait_until(&mut h, "editor closed", |h| {
+        h.state().screens.clients.editor.is_none()
+    });
+    idle(&mut h);
+    assert_eq!(
+        h.state().shell.banner,
+        Some(Banner::Info("Updated client spa".into()))
+    );
+    let c = client_json(&f, "spa");
+    assert_eq!(c["refresh_token_delivery"], "body");
+    assert_eq!(c["require_consent"], false);
+    assert_eq!(
+        c["allowed_origins"],
+        serde_json::json!(["http://127.0.0.1:5173"]),
+        "what was not changed stays"
+    );
+    let listed = listed_client(&h, "spa").unwrap();
+    assert_eq!(listed.refresh_token_delivery, RefreshTokenDelivery::Body);
+    assert!(!listed.require_consent);
+    f.stop();
+}
+
+#[test]
+fn browser_client_refusals_are_shown_at_their_fields() {
+    let f = Fixture::new();
+    let mut h = f.harness();
+    sign_in(&mut h);
+    open(&mut h, "Clients");
+    click(&mut h, "New client");
+    type_into(&mut h, "New client ID", "spa");
+    click(&mut h, "Public client (no secret: browser or mobile app)");
+    click(&mut h, "authorization_code");
+    // The form sends it: that authorization_code needs a redirect URI is the server's rule.
+    click_and_send(&mut h, "Create client", 0);
+    idle(&mut h);
+    let e = h.state().screens.clients.error.clone().unwrap();
+    assert_eq!(e.field, "redirect_uris");
+    assert!(has_containing(
+        &h,
+        "redirect_uris: the authorization_code grant needs at least one redirect URI"
+    ));
+    assert!(
+        h.state().shell.banner.is_none(),
+        "at the field, not a banner"
+    );
+
+    // With the redirect URI, cookie delivery without an origin is refused at the origins.
+    type_into(
+        &mut h,
+        "Redirect URIs (one per line)",
+        "http://127.0.0.1:5173/callback",
+    );
+    click(&mut h, "refresh_token");
+    choose(&mut h, "Refresh-token delivery", "cookie");
+    click_and_send(&mut h, "Create client", 0);
+    idle(&mut h);
+    assert_eq!(
+        h.state().screens.clients.error.clone().unwrap().field,
+        "allowed_origins"
+    );
+    assert!(has_containing(
+        &h,
+        "allowed_origins: cookie delivery of refresh tokens needs the browser app's origin"
+    ));
+    assert!(
+        !has_containing(&h, "redirect_uris:"),
+        "the old error is gone"
+    );
+    let rows = f.block(
+        f.server
+            .query("SELECT client_id FROM clients WHERE client_id = 'spa'"),
+    );
+    assert!(rows.is_empty());
+
+    // The editor shows its refusals at its own fields: the desktop admin's own client
+    // keeps the password grant.
+    click(&mut h, "New client");
+    wait_until(&mut h, "clients listed", |h| {
+        listed_client(h, "tessera-admin").is_some()
+    });
+    edit_client(&mut h, "tessera-admin");
+    click(&mut h, "password");
+    click_and_send(&mut h, "Save changes", 0);
+    idle(&mut h);
+    let ed = h.state().screens.clients.editor.clone().unwrap();
+    assert_eq!(ed.error.unwrap().field, "grant_types");
+    assert!(has_containing(
+        &h,
+        "grant_types: the tessera-admin client is needed by the desktop admin"
+    ));
+    assert!(h.state().shell.banner.is_none());
+    f.stop();
+}
+
+/// Where the test's browser client sends the browser back (never followed).
+const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
+/// RFC 7636's example challenge: the authorize endpoint checks only its shape.
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn authorize_params() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("response_type", "code"),
+        ("client_id", "web"),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", "read"),
+        ("state", "st"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]
+}
+
+/// One browser: cookies kept by hand (the harness server's cookies are `Secure`, which
+/// a cookie store would not send over plain http), redirects not followed.
+struct Browser {
+    http: reqwest::Client,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(user_agent: &str) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(user_agent)
+                .build()
+                .unwrap(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn keep_cookies(&mut self, r: &reqwest::Response) {
+        for v in r.headers().get_all(reqwest::header::SET_COOKIE) {
+            let v = v.to_str().unwrap();
+            let (name, value) = v.split(';').next().unwrap().split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != name);
+            if !v.contains("Max-Age=0") {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// `GET /oauth/authorize` for the `web` client: its status.
+    async fn authorize(&mut self, app: &TestApp) -> u16 {
+        let r = self
+            .http
+            .get(app.url("/oauth/authorize"))
+            .query(&authorize_params())
+            .header(reqwest::header::COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&r);
+        r.status().as_u16()
+    }
+
+    /// Signs in on the server's sign-in page, as a person would: the page, then the form.
+    async fn sign_in(&mut self, app: &TestApp, user: &str, password: &str) {
+        let r = self
+            .http
+            .get(app.url("/oauth/authorize"))
+            .query(&authorize_params())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "the sign-in page");
+        self.keep_cookies(&r);
+        let page = r.text().await.unwrap();
+        let marker = r#"name="csrf_token" value=""#;
+        let start = page.find(marker).expect("csrf_token on the page") + marker.len();
+        let csrf = &page[start..start + page[start..].find('"').unwrap()];
+        let mut form = authorize_params();
+        form.extend([
+            ("csrf_token", csrf),
+            ("username", user),
+            ("password", password),
+            ("action", "sign_in"),
+        ]);
+        let r = self
+            .http
+            .post(app.url("/oauth/authorize"))
+            .header(reqwest::header::COOKIE, self.cookie_header())
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status().as_u16(),
+            303,
+            "signed in and sent back with a code"
+        );
+        self.keep_cookies(&r);
+    }
+}
+
+/// The user names on the sessions screen's browser sign-in list.
+fn signin_users(h: &Harness<'static, AdminApp>) -> Option<Vec<String>> {
+    let page = h.state().screens.sessions.signins.as_ref()?;
+    Some(
+        page.items
+            .iter()
+            .map(|s| s.username.clone().unwrap_or_default())
+            .collect(),
+    )
+}
+
+#[test]
+fn browser_sign_in_sessions_are_listed_filtered_and_ended() {
+    let f = Fixture::new();
+    f.block(f.server.add_user("ivy", "ivy-password", false));
+    f.block(f.server.add_user("jack", "jack-password", false));
+    let token = f.block(f.server.admin_token());
+    f.block(f.server.send_bearer(
+        reqwest::Method::POST,
+        "/admin/v1/clients",
+        &token,
+        Some(serde_json::json!({
+            "client_id": "web",
+            "public": true,
+            "grant_types": ["authorization_code", "refresh_token"],
+            "scopes": ["read"],
+            "redirect_uris": [REDIRECT_URI],
+        })),
+    ))
+    .assert_ok();
+    let mut ivy = Browser::new("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0");
+    let mut jack = Browser::new("Mozilla/5.0 (Macintosh) Safari/605.1.15");
+    f.block(ivy.sign_in(&f.server, "ivy", "ivy-password"));
+    f.block(jack.sign_in(&f.server, "jack", "jack-password"));
+    // While a sign-in session lasts, authorize skips the password: a redirect with a code.
+    assert_eq!(f.block(ivy.authorize(&f.server)), 302);
+
+    let mut h = f.harness();
+    sign_in(&mut h);
+    open(&mut h, "Sessions");
+    click(&mut h, "Browser sign-ins");
+    wait_until(&mut h, "two sign-in sessions", |h| {
+        signin_users(h).is_some_and(|u| u.len() == 2)
+    });
+    assert_eq!(signin_users(&h), Some(vec!["jack".into(), "ivy".into()]));
+    assert!(has(&h, "2 browser sign-in session(s) active, newest first"));
+    assert!(has_containing(&h, "Firefox/140.0"));
+    assert!(has(&h, "127.0.0.1"));
+
+    // Filtered by user, as the refresh families are.
+    type_into(&mut h, "User (name or ID)", "ivy");
+    click(&mut h, "Apply");
+    wait_until(&mut h, "ivy's sign-in only", |h| {
+        signin_users(h) == Some(vec!["ivy".to_owned()])
+    });
+    let ivy_id = user_id(&f, "ivy");
+    h.state_mut().screens.sessions.query.user.clear();
+    type_into(&mut h, "User (name or ID)", &ivy_id);
+    click(&mut h, "Apply");
+    wait_until(&mut h, "ivy's sign-in by id", |h| {
+        signin_users(h) == Some(vec!["ivy".to_owned()])
+    });
+
+    // End it, after a confirmation.
+    click(&mut h, "End");
+    assert!(has_containing(
+        &h,
+        "End the browser sign-in session of ivy?"
+    ));
+    click(&mut h, "Confirm");
+    wait_until(&mut h, "ivy's sign-in gone from the active list", |h| {
+        signin_users(h).is_some_and(|u| u.is_empty())
+    });
+    idle(&mut h);
+    assert_eq!(
+        h.state().shell.banner,
+        Some(Banner::Info(
+            "Ended the browser sign-in session of ivy (admin)".into()
+        ))
+    );
+    // Ended ones are listed on request, with their reason and no "End".
+    click(&mut h, "Include ended and expired");
+    click(&mut h, "Apply");
+    wait_until(&mut h, "the ended session listed", |h| {
+        signin_users(h) == Some(vec!["ivy".to_owned()])
+    });
+    assert!(has(&h, "ended (admin)"));
+    assert!(!has(&h, "End"));
+
+    // Ivy's browser must sign in again; jack's still skips the password.
+    assert_eq!(f.block(ivy.authorize(&f.server)), 200, "the sign-in page");
+    assert_eq!(f.block(jack.authorize(&f.server)), 302);
     f.stop();
 }
