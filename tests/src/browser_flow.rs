@@ -196,6 +196,15 @@ impl Page {
         }
     }
 
+    /// The `code` of a redirect, if this is one that carries a code.
+    pub fn redirect_code(&self) -> Option<String> {
+        if !self.status.is_redirection() {
+            return None;
+        }
+        self.location()?;
+        self.redirect().param("code").map(str::to_owned)
+    }
+
     /// The body as an OAuth JSON answer.
     pub fn answer(&self) -> Answer {
         Answer {

@@ -224,6 +224,69 @@ async fn a_wrong_or_missing_verifier_is_refused() {
 }
 
 #[tokio::test]
+async fn a_refused_exchange_leaves_the_code_to_its_owner() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let flow = flow();
+    let mut b = Browser::new(&app);
+    let code = b.code(&app, &flow, "alice", PASSWORD).await;
+    // Someone with the code but not the verifier (or with the wrong URI) cannot burn it.
+    let other = Flow::new("spa", SPA_CALLBACK, "read");
+    exchange_with(
+        &app,
+        &flow,
+        &code,
+        &[("code_verifier", Some(&other.verifier))],
+    )
+    .await
+    .assert_error(400, "invalid_grant");
+    exchange_with(
+        &app,
+        &flow,
+        &code,
+        &[("redirect_uri", Some(OTHER_CALLBACK))],
+    )
+    .await
+    .assert_error(400, "invalid_grant");
+    exchange(&app, &flow, &code).await.assert_ok();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_code_replayed_after_its_60_seconds_still_revokes_the_family() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let flow = flow();
+    let mut b = Browser::new(&app);
+    let code = b.code(&app, &flow, "alice", PASSWORD).await;
+    let first = exchange(&app, &flow, &code).await;
+    first.assert_ok();
+    let sid = sid_of(first.str("access_token"));
+    app.clock.advance(Duration::from_secs(120));
+    exchange(&app, &flow, &code)
+        .await
+        .assert_error(400, "invalid_grant");
+    let f = family(&app, &admin, &sid).await;
+    assert_eq!(f["revoke_reason"], "code_reused", "{f}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_code_dies_with_the_sign_in_session_that_issued_it() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let flow = flow();
+    let mut b = Browser::new(&app);
+    let code = b.code(&app, &flow, "alice", PASSWORD).await;
+    let out = b.get("/oauth/logout").await;
+    assert_eq!(out.status, 200);
+    exchange(&app, &flow, &code)
+        .await
+        .assert_error(400, "invalid_grant");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_code_works_once_and_its_replay_revokes_the_family() {
     let app = spawn_app().await;
     let admin = setup(&app).await;
@@ -441,6 +504,103 @@ async fn other_errors_are_redirected_with_error_state_and_iss() {
     pw.assert_error_redirect(&page, &app.base, "unauthorized_client");
     // Nothing was signed in along the way.
     assert!(b.cookie(&session_cookie(true)).is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_requests_to_a_known_client_are_redirected_as_invalid_request() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let flow = flow();
+    let mut b = Browser::new(&app);
+    for (why, extra) in [
+        ("state twice", vec![("state", flow.state.as_str())]),
+        ("scope twice", vec![("scope", "read")]),
+        ("prompt=none with login", vec![("prompt", "none login")]),
+        ("a challenge of the wrong length", vec![]),
+    ] {
+        let path = if extra.is_empty() {
+            flow.path_with(&[("code_challenge", Some("too-short"))])
+        } else {
+            let mut params = flow.params();
+            params.extend(
+                extra
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            );
+            tessera_tests::browser_flow::authorize_path(&params)
+        };
+        let page = b.get(&path).await;
+        assert_eq!(page.status, 302, "{why}: {}", page.body);
+        let r = page.redirect();
+        assert_eq!(r.target, SPA_CALLBACK, "{why}");
+        assert_eq!(r.param("error"), Some("invalid_request"), "{why}: {r:?}");
+        assert_eq!(r.param("iss"), Some(app.base.as_str()), "{why}");
+    }
+    // client_id twice: the client is in doubt, so a page.
+    let mut params = flow.params();
+    params.push(("client_id".into(), "spa".into()));
+    let page = b
+        .get(&tessera_tests::browser_flow::authorize_path(&params))
+        .await;
+    assert_error_page(&page, "client_id twice");
+    // An oversized state is refused and not echoed.
+    let long = "s".repeat(1025);
+    let page = b.get(&flow.path_with(&[("state", Some(&long))])).await;
+    let r = page.redirect();
+    assert_eq!(r.param("error"), Some("invalid_request"), "{r:?}");
+    assert!(r.param("state").is_none(), "{r:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_scope_the_clients_scopes_are_granted() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let flow = flow();
+    let mut b = Browser::new(&app);
+    let page = b.get(&flow.path_with(&[("scope", None)])).await;
+    let done = b.sign_in(&page, "alice", PASSWORD).await;
+    let code = flow.code_from(&done, &app.base);
+    let t = exchange(&app, &flow, &code).await;
+    t.assert_ok();
+    let mut granted: Vec<&str> = t.str("scope").split(' ').collect();
+    granted.sort();
+    assert_eq!(granted, ["read", "write"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn disabling_the_user_ends_the_sign_in_session() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let alice = app
+        .query("SELECT id FROM users WHERE username = 'alice'")
+        .await[0]
+        .try_get::<String>("", "id")
+        .unwrap();
+    let flow = flow();
+    let mut b = Browser::new(&app);
+    b.code(&app, &flow, "alice", PASSWORD).await;
+    app.send_bearer(
+        Method::PATCH,
+        &format!("/admin/v1/users/{alice}"),
+        &admin,
+        Some(json!({"disabled": true})),
+    )
+    .await
+    .assert_ok();
+    let page = b.get(&flow.path_with(&[("prompt", Some("none"))])).await;
+    flow.assert_error_redirect(&page, &app.base, "login_required");
+    // And a disabled user cannot sign in on the page: the same message as a wrong password.
+    let page = b.get(&flow.path()).await;
+    let refused = b.sign_in(&page, "alice", PASSWORD).await;
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    assert_eq!(
+        refused.alert().as_deref(),
+        Some("The user name or password is incorrect.")
+    );
+    assert!(refused.cookie(&session_cookie(true)).is_none());
     app.stop().await;
 }
 

@@ -227,3 +227,31 @@ async fn the_consent_form_is_protected_against_csrf() {
     flow.assert_error_redirect(&page, &app.base, "consent_required");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_sign_in_form_cannot_be_answered_with_allow() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let mut b = Browser::new(&app);
+    // alice has a session and has allowed `read`.
+    let flow = partner("read");
+    let allowed = sign_in_and(&mut b, &flow, "alice", "allow").await;
+    flow.code_from(&allowed, &app.base);
+    // prompt=login shows the sign-in form; "allow" instead of the password gets no code.
+    let page = b.get(&flow.path_with(&[("prompt", Some("login"))])).await;
+    assert!(page.is_sign_in(), "{}", page.body);
+    let answered = b.submit(&page, &[("action", "allow")]).await;
+    assert!(
+        answered.redirect_code().is_none(),
+        "no code without the password: {} {:?}",
+        answered.status,
+        answered.location()
+    );
+    // A larger scope set asked on a sign-in form is not consent either.
+    let more = partner("read write");
+    let page = b.get(&more.path_with(&[("prompt", Some("login"))])).await;
+    assert!(page.is_sign_in(), "{}", page.body);
+    let answered = b.submit(&page, &[("action", "allow")]).await;
+    assert!(answered.redirect_code().is_none(), "{}", answered.status);
+    app.stop().await;
+}
