@@ -90,6 +90,19 @@ async fn sign_in_redirects_with_a_code_that_starts_a_new_family() {
     assert_eq!(page.status, 200, "{}", page.body);
     page.assert_html_security_headers();
     assert!(page.is_sign_in(), "{}", page.body);
+    // Browsers apply form-action to the redirect after the post: it must name the app.
+    let csp = page.header("content-security-policy").unwrap();
+    let form_action = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("form-action"))
+        .unwrap();
+    assert!(
+        form_action
+            .split(' ')
+            .any(|s| s == "http://127.0.0.1:5173" || s == SPA_CALLBACK),
+        "{csp}"
+    );
     assert!(
         page.body
             .contains(r#"<form method="post" action="/oauth/authorize">"#),
