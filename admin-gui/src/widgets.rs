@@ -16,6 +16,17 @@ pub fn when_opt(t: &Option<Time>) -> String {
     t.as_ref().map_or_else(|| "-".to_owned(), when)
 }
 
+/// A number of seconds in the largest unit that divides it: `90s`, `5m`, `12h`, `14d`.
+pub fn span(seconds: i64) -> String {
+    match seconds {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 pub fn error_text(ui: &mut egui::Ui, text: &str) {
     ui.label(RichText::new(text).color(ui.visuals().error_fg_color));
 }
@@ -112,4 +123,20 @@ pub fn choose_any<T: Vocab>(ui: &mut egui::Ui, id: &str, value: &mut Option<T>) 
                 ui.selectable_value(value, Some(*v), v.to_string());
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::span;
+
+    #[test]
+    fn spans_use_the_largest_whole_unit() {
+        assert_eq!(span(0), "0s");
+        assert_eq!(span(10), "10s");
+        assert_eq!(span(90), "90s");
+        assert_eq!(span(300), "5m");
+        assert_eq!(span(7_200), "2h");
+        assert_eq!(span(1_209_600), "14d");
+        assert_eq!(span(2_592_000), "30d");
+    }
 }

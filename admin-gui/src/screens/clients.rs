@@ -6,7 +6,7 @@ pub use super::FieldError;
 use super::{Net, ScreenState};
 use crate::api::{Api, ApiError, call};
 use crate::vocab::{Vocab, join};
-use crate::widgets::{choose_labelled, field, shown_once};
+use crate::widgets::{choose_labelled, field, shown_once, span};
 use crate::worker::Failure;
 
 /// What the clients screen asks the server.
@@ -575,6 +575,8 @@ impl ScreenState for Clients {
         let mut rotate: Option<String> = None;
         let mut revoke: Option<String> = None;
         let mut edit: Option<types::ClientView> = None;
+        // One line per row: the columns take the width of what they hold.
+        ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
         TableBuilder::new(ui)
             .id_salt("clients")
             .striped(true)
@@ -592,11 +594,16 @@ impl ScreenState for Clients {
                     "Grants",
                     "Scopes",
                     "Browser sign-in",
-                    "Lifetimes (access/idle/abs/leeway)",
+                    "Lifetimes",
                     "Actions",
                 ] {
                     h.col(|ui| {
-                        ui.strong(t);
+                        let r = ui.strong(t);
+                        if t == "Lifetimes" {
+                            r.on_hover_text(
+                                "access token / refresh idle / refresh absolute / reuse leeway",
+                            );
+                        }
                     });
                 }
             })
@@ -626,7 +633,15 @@ impl ScreenState for Clients {
                         });
                         row.col(|ui| {
                             ui.label(format!(
-                                "{}s / {}s / {}s / {}s",
+                                "{} / {} / {} / {}",
+                                span(c.effective_access_ttl),
+                                span(c.effective_refresh_idle_ttl),
+                                span(c.effective_refresh_absolute_ttl),
+                                span(c.effective_reuse_leeway)
+                            ))
+                            .on_hover_text(format!(
+                                "access token {}s, refresh idle {}s, refresh absolute {}s, \
+                                 reuse leeway {}s",
                                 c.effective_access_ttl,
                                 c.effective_refresh_idle_ttl,
                                 c.effective_refresh_absolute_ttl,

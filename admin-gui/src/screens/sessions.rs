@@ -464,7 +464,8 @@ impl Sessions {
             .column(Column::auto().at_least(130.0))
             .column(Column::auto().at_least(130.0))
             .column(Column::auto())
-            .column(Column::auto().at_most(280.0).clip(true))
+            // A user agent is long: a fixed width, cut, whole on hover.
+            .column(Column::exact(320.0).clip(true))
             .column(Column::remainder())
             .header(20.0, |mut h| {
                 for t in [
