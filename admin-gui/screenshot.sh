@@ -2,18 +2,22 @@
 # Screenshots of the desktop admin (tessera-admin) against a demo server with realistic data.
 #
 #   admin-gui/screenshot.sh            # installs what is missing, builds, writes admin-gui/screenshots/*.png
+#                                      # and docs/img/admin-clients.png (the client editor)
 #
 # Environment:
 #   SCREENSHOT_NO_BUILD=1     use existing binaries instead of `cargo build --release`
 #   TESSERA_BIN=DIR           directory holding `tessera` and `tessera-admin`
 #                             (default: ${CARGO_TARGET_DIR:-<repo>/target}/release)
 #   SCREENSHOT_WAIT=SECS      how long the GUI renders before the capture (default 6)
-#   SCREENSHOT_SCREENS="..."  screens to capture (default: dashboard users clients keys sessions audit)
+#   SCREENSHOT_SCREENS="..."  screens to capture (default: dashboard users clients keys sessions
+#                             audit signins client-editor); signins is the sessions screen's
+#                             browser sign-ins, client-editor the editor of a browser client
 #   SCREENSHOT_SEED_ONLY=1    stop after seeding and checking the data (no Xvfb, no GUI)
 #   SCREENSHOT_KEEP=1         after seeding (or capturing), keep the server running until Ctrl-C
 #
 # The GUI is started once per screen with TESSERA_ADMIN_URL, TESSERA_ADMIN_USERNAME,
-# TESSERA_ADMIN_PASSWORD and TESSERA_ADMIN_SCREEN; it signs in and opens that screen by itself.
+# TESSERA_ADMIN_PASSWORD and TESSERA_ADMIN_SCREEN (and TESSERA_ADMIN_EDIT_CLIENT); it signs in
+# and opens that screen (and that client's editor) by itself.
 # Everything started here (server, Xvfb, GUI) is stopped and the temp dir removed on exit.
 set -euo pipefail
 
@@ -21,7 +25,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT="$ROOT/admin-gui/screenshots"
 BIN_DIR=${TESSERA_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release}
 WAIT=${SCREENSHOT_WAIT:-6}
-SCREENS=${SCREENSHOT_SCREENS:-dashboard users clients keys sessions audit}
+SCREENS=${SCREENSHOT_SCREENS:-dashboard users clients keys sessions audit signins client-editor}
 ADMIN_PASSWORD=demo-admin-password
 SCREEN_W=1280
 SCREEN_H=800
@@ -99,6 +103,8 @@ DB_URL="sqlite://$TMP/demo.db?mode=rwc"
 # TESSERA_BIN or the GUI's TESSERA_ADMIN_URL), so start from none.
 while read -r v; do unset "$v"; done < <(compgen -e | grep '^TESSERA_' || true)
 export RUST_LOG=warn TESSERA_ADMIN_PASSWORD=$ADMIN_PASSWORD
+# Plain http on loopback: cookies without `Secure` (and `__Host-`), so curl keeps them.
+export TESSERA_COOKIE_SECURE=false
 # The CLI commands below talk to the same database file as the running server.
 export TESSERA_DATABASE_URL=$DB_URL TESSERA_LISTEN=127.0.0.1:$PORT
 
@@ -135,6 +141,16 @@ add_user ops-admin 'ops-admin-keeps-watch' --admin
 REPORTS_SECRET=$("$TESSERA" client add reports-service --grant client_credentials \
     --scope "reports:read metrics:read" 2>"$TMP/client.err" | sed -nE 's/.*client_secret: *([^ ]+).*/\1/p')
 [[ -n $REPORTS_SECRET ]] || die "no client_secret printed for reports-service"
+# Browser apps: a single-page app with its refresh token in a cookie, and a third-party
+# dashboard that asks users for consent.
+SPA_REDIRECT=https://app.example.com/callback
+"$TESSERA" client add web-spa --public --grant authorization_code,refresh_token \
+    --scope "openid profile read write" --redirect-uri "$SPA_REDIRECT" \
+    --redirect-uri http://127.0.0.1:5173/callback --origin https://app.example.com \
+    --origin http://127.0.0.1:5173 --refresh-cookie --access-ttl 300 >/dev/null
+"$TESSERA" client add partner-dashboard --grant authorization_code,refresh_token \
+    --scope "profile read" --redirect-uri https://partner.example.net/oauth/callback \
+    --consent >/dev/null 2>&1
 
 # POST /oauth/token; prints the JSON body. The user agent (shown by the admin) follows the client.
 agent() {
@@ -171,6 +187,29 @@ fail_login() { # client user password: expected to be refused
     [[ $(jq -r '.error // empty' <<<"$body") == invalid_grant ]] \
         || die "a wrong password for $2 was not refused: $body"
 }
+
+# A browser sign-in session through the sign-in page (GET the page, POST the form), as a
+# browser does; the code it is sent back with is not exchanged.
+browser_sign_in() { # user password user-agent
+    local jar="$TMP/jar-$1" page csrf code
+    local q=(--data-urlencode response_type=code --data-urlencode client_id=web-spa
+             --data-urlencode "redirect_uri=$SPA_REDIRECT" --data-urlencode "scope=openid profile"
+             --data-urlencode state=demo --data-urlencode code_challenge_method=S256
+             --data-urlencode code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM)
+    page=$(curl -sS -G -c "$jar" -A "$3" "$BASE/oauth/authorize" "${q[@]}")
+    csrf=$(sed -nE 's/.*name="csrf_token" value="([^"]+)".*/\1/p' <<<"$page" | head -n1)
+    [[ -n $csrf ]] || die "no sign-in page for $1: $page"
+    code=$(curl -sS -o /dev/null -w '%{http_code}' -b "$jar" -c "$jar" -A "$3" \
+        "$BASE/oauth/authorize" "${q[@]}" --data-urlencode "csrf_token=$csrf" \
+        --data-urlencode "username=$1" --data-urlencode "password=$2" --data-urlencode action=sign_in)
+    [[ $code == 303 ]] || die "browser sign-in of $1 failed (HTTP $code)"
+}
+browser_sign_in alice 'alice-correct-horse' \
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+browser_sign_in carol 'carol-purple-otter' \
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+browser_sign_in dave 'dave-quiet-harbor' \
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15"
 
 # Sign-ins, with a few refresh rotations.
 rt=$(sign_in web-app alice 'alice-correct-horse')
@@ -224,9 +263,11 @@ admin_get() { curl -sS -f -H "Authorization: Bearer $AT" "$BASE/admin/v1/$1"; }
 reuse_total=$(admin_get 'families?reason=reuse_detected' | jq -r '.total')
 [[ $reuse_total == 1 ]] || die "expected 1 reuse_detected family, found $reuse_total"
 admin_get stats >"$TMP/stats.json"
+signins_total=$(admin_get signin-sessions | jq -r '.total')
+[[ $signins_total == 3 ]] || die "expected 3 browser sign-in sessions, found $signins_total"
 log "seeded: $(admin_get users | jq -r .total) users, $(admin_get clients | jq -r .total) clients," \
     "$(admin_get families | jq -r .total) families, $(admin_get audit | jq -r .total) audit events," \
-    "$reuse_total reuse detection"
+    "$reuse_total reuse detection, $signins_total browser sign-ins"
 
 keep_running() {
     log "server running at $BASE (admin / $ADMIN_PASSWORD); Ctrl-C to stop"
@@ -267,12 +308,18 @@ gui_window() { # the GUI's visible window id, if it has one yet (by _NET_WM_PID,
 }
 for screen in $SCREENS; do
     log "capturing $screen"
+    gui_screen=$screen edit="" out="$OUT/$screen.png"
+    if [[ $screen == client-editor ]]; then
+        gui_screen=clients edit=web-spa out="$ROOT/docs/img/admin-clients.png"
+        mkdir -p "$ROOT/docs/img"
+    fi
     env -u WAYLAND_DISPLAY \
         LIBGL_ALWAYS_SOFTWARE=1 WINIT_UNIX_BACKEND=x11 \
         XDG_DATA_HOME="$TMP/xdg/data" XDG_CONFIG_HOME="$TMP/xdg/config" \
         XDG_CACHE_HOME="$TMP/xdg/cache" XDG_RUNTIME_DIR="$TMP/xdg/runtime" \
         TESSERA_ADMIN_URL="$BASE" TESSERA_ADMIN_USERNAME=admin \
-        TESSERA_ADMIN_PASSWORD="$ADMIN_PASSWORD" TESSERA_ADMIN_SCREEN="$screen" \
+        TESSERA_ADMIN_PASSWORD="$ADMIN_PASSWORD" TESSERA_ADMIN_SCREEN="$gui_screen" \
+        ${edit:+"TESSERA_ADMIN_EDIT_CLIENT=$edit"} \
         "$ADMIN_GUI" >"$TMP/gui-$screen.log" 2>&1 &
     GUI_PID=$!
     # Wait for the window (up to 30 s), fill the screen with it, then let it render.
@@ -292,10 +339,10 @@ for screen in $SCREENS; do
     kill -0 "$GUI_PID" 2>/dev/null || { cat "$TMP/gui-$screen.log" >&2; die "the GUI exited"; }
     import -window root "PNG:$TMP/$screen.png"
     convert "$TMP/$screen.png" -resize '1100x>' -strip -dither None -colors 256 \
-        "PNG8:$OUT/$screen.png"
+        "PNG8:$out"
     stop "$GUI_PID"
     GUI_PID=""
-    log "  $OUT/$screen.png ($(($(stat -c %s "$OUT/$screen.png") / 1024)) KB)"
+    log "  $out ($(($(stat -c %s "$out") / 1024)) KB)"
 done
 
 [[ ${SCREENSHOT_KEEP:-0} == 1 ]] && keep_running

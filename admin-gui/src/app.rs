@@ -83,6 +83,8 @@ pub enum Banner {
 pub struct Autostart {
     pub password: String,
     pub screen: Option<Screen>,
+    /// On the sessions screen: the browser sign-ins (else the reuse-detected families).
+    pub signins: bool,
     /// On the clients screen: open this client's editor once the list is in.
     pub edit_client: Option<String>,
 }
@@ -292,7 +294,9 @@ impl AdminApp {
             self.password = a.password;
             if let Some(s) = a.screen {
                 self.persisted.screen = s;
-                if s == Screen::Sessions {
+                if s == Screen::Sessions && a.signins {
+                    self.screens.sessions.view = crate::screens::sessions::View::Signins;
+                } else if s == Screen::Sessions {
                     self.screens.sessions.query.reason =
                         Some(tessera_client::types::RevokeReason::ReuseDetected);
                     self.screens.sessions.select_first = true;

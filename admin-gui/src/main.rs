@@ -23,11 +23,17 @@ fn main() -> eframe::Result {
                 app.persisted.username = user;
             }
             if let Ok(password) = std::env::var("TESSERA_ADMIN_PASSWORD") {
+                // A screen's title, or `signins`: the sessions screen's browser sign-ins.
+                let screen = std::env::var("TESSERA_ADMIN_SCREEN").ok();
+                let signins = screen.as_deref() == Some("signins");
                 app.autostart = Some(Autostart {
                     password,
-                    screen: std::env::var("TESSERA_ADMIN_SCREEN")
-                        .ok()
-                        .and_then(|s| Screen::parse(&s)),
+                    screen: if signins {
+                        Some(Screen::Sessions)
+                    } else {
+                        screen.and_then(|s| Screen::parse(&s))
+                    },
+                    signins,
                     edit_client: std::env::var("TESSERA_ADMIN_EDIT_CLIENT").ok(),
                 });
             }
