@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: a release server on a fresh database (SQLite by default, PostgreSQL with
-# DATABASE_URL=postgres://...), driven by tessera-load over loopback.
-#   tests/bench.sh [refresh|login|code] [concurrency] [seconds]    (BENCH_USERS: users, default = concurrency)
+# DATABASE_URL=postgres://...), driven by tessera-load over loopback. Prints one JSON line.
+#   tests/bench.sh [MODE] [concurrency] [seconds]
+#   MODE: refresh (default) | login | code | client_credentials | introspect | jwks
+#   BENCH_USERS: users (default = concurrency); BENCH_CLIENT=confidential: refresh, login
+#   and code go through a confidential client with HTTP Basic (default: a public client).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE="${1:-refresh}"; CONC="${2:-32}"; SECS="${3:-10}"
@@ -14,10 +17,25 @@ USERS="${BENCH_USERS:-$CONC}"
 for i in $(seq 0 $((USERS - 1))); do
     echo "bench-password" | target/release/tessera user add "bench$i" --password-stdin >/dev/null
 done
-target/release/tessera client add bench --public --grant password,refresh_token,authorization_code \
-    --redirect-uri http://127.0.0.1:5173/ --scope read >/dev/null
+secret_of() { sed -n 's/^client_secret: //p'; }
+CLIENT=bench; SECRET=()
+case "$MODE" in
+    client_credentials | introspect)
+        CLIENT=bench-service
+        S=$(target/release/tessera client add bench-service --grant client_credentials --scope read | secret_of)
+        SECRET=(--client-secret "$S") ;;
+    *)
+        if [ "${BENCH_CLIENT:-public}" = confidential ]; then
+            S=$(target/release/tessera client add bench --grant password,refresh_token,authorization_code \
+                --redirect-uri http://127.0.0.1:5173/ --scope read | secret_of)
+            SECRET=(--client-secret "$S")
+        else
+            target/release/tessera client add bench --public --grant password,refresh_token,authorization_code \
+                --redirect-uri http://127.0.0.1:5173/ --scope read >/dev/null
+        fi ;;
+esac
 target/release/tessera serve --listen "127.0.0.1:$PORT" & SERVER=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-target/release/tessera-load --url "http://127.0.0.1:$PORT" --client bench --user bench \
+target/release/tessera-load --url "http://127.0.0.1:$PORT" --client "$CLIENT" "${SECRET[@]}" --user bench \
     --users "$USERS" --password bench-password --mode "$MODE" --concurrency "$CONC" --seconds "$SECS" \
     --redirect-uri http://127.0.0.1:5173/

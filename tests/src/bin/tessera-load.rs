@@ -7,8 +7,19 @@
 //!
 //! ```text
 //! tessera-load --url http://127.0.0.1:8080 --client bench --user bench --password ... \
-//!              [--users N] [--mode refresh|login|code] [--concurrency 32] [--seconds 10]
+//!              [--users N] [--mode MODE] [--concurrency 32] [--seconds 10]
+//!              [--client-secret S]    (a confidential client: HTTP Basic on every call)
 //!              [--redirect-uri URI]   (code mode: the client's registered redirect URI)
+//! ```
+//!
+//! Modes: `refresh` (the default), `login` (password grant), `code` (browser flow),
+//! `client_credentials`, `introspect` (of a client-credentials token, by the same
+//! confidential client) and `jwks`. It prints one JSON line: ok, errors by kind,
+//! throttled, rps, p50/p90/p99/max in ms, and for `refresh` how many chains were
+//! verified at the end (the previous token of each chain is refused as a replay, and the
+//! replay revoked the chain's newest token too).
+//!
+//! ```text
 //!              [--max-requests N]
 //! ```
 //!
@@ -35,6 +46,7 @@ struct Args {
     seconds: u64,
     max_requests: u64,
     redirect_uri: String,
+    client_secret: Option<String>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -49,6 +61,7 @@ fn parse_args() -> anyhow::Result<Args> {
         seconds: 10,
         max_requests: 5_000_000,
         redirect_uri: "http://127.0.0.1:5173/".into(),
+        client_secret: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -64,14 +77,27 @@ fn parse_args() -> anyhow::Result<Args> {
             "--seconds" => a.seconds = val()?.parse()?,
             "--max-requests" => a.max_requests = val()?.parse()?,
             "--redirect-uri" => a.redirect_uri = val()?,
+            "--client-secret" => a.client_secret = Some(val()?),
             other => bail!("unknown flag {other}"),
         }
     }
-    if a.password.is_empty() {
-        bail!("--password is required");
+    const MODES: [&str; 6] = [
+        "refresh",
+        "login",
+        "code",
+        "client_credentials",
+        "introspect",
+        "jwks",
+    ];
+    if !MODES.contains(&a.mode.as_str()) {
+        bail!("--mode must be one of {}", MODES.join(", "));
     }
-    if !matches!(a.mode.as_str(), "refresh" | "login" | "code") {
-        bail!("--mode must be refresh, login or code");
+    let needs_password = matches!(a.mode.as_str(), "refresh" | "login" | "code");
+    if needs_password && a.password.is_empty() {
+        bail!("--password is required for --mode {}", a.mode);
+    }
+    if matches!(a.mode.as_str(), "client_credentials" | "introspect") && a.client_secret.is_none() {
+        bail!("--client-secret is required for --mode {}", a.mode);
     }
     a.seconds = a.seconds.min(600);
     Ok(a)
@@ -83,10 +109,16 @@ struct Stats {
     ok: u64,
     throttled: u64,
     errors: std::collections::BTreeMap<String, u64>,
+    chains_verified: u64,
+    chains_unverified: u64,
 }
 
 async fn post(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    match http.post(url).form(form).send().await {
+    send(http.post(url).form(form)).await
+}
+
+async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
+    match req.send().await {
         Ok(r) => {
             let status = r.status().as_u16();
             (status, r.json().await.unwrap_or(Value::Null))
@@ -239,33 +271,67 @@ async fn worker(args: std::sync::Arc<Args>, index: usize, deadline: Instant, bud
             }
         }
     }
+    // A confidential client authenticates with HTTP Basic on every call.
+    let token_call = |form: &[(&str, &str)]| {
+        let req = http.post(&url).form(form);
+        match &args.client_secret {
+            Some(secret) => req.basic_auth(&args.client, Some(secret)),
+            None => req,
+        }
+    };
+    let cc = [("grant_type", "client_credentials")];
+    let mut introspected = String::new();
+    if args.mode == "introspect" {
+        let (status, body) = send(token_call(&cc)).await;
+        match body["access_token"].as_str() {
+            Some(t) if status == 200 => introspected = t.to_owned(),
+            _ => {
+                stats
+                    .errors
+                    .insert(format!("client_credentials: {status}"), 1);
+                return stats;
+            }
+        }
+    }
+    let introspect_url = format!("{}/oauth/introspect", args.url);
+    let jwks_url = format!("{}/.well-known/jwks.json", args.url);
     let mut refresh = String::new();
+    let mut previous = String::new();
     let mut n = 0;
     while Instant::now() < deadline && n < budget {
         n += 1;
         let start = Instant::now();
-        let (status, body) = if args.mode == "code" {
-            code_flow(&http, &args, &session, &params).await
-        } else if args.mode == "login" || refresh.is_empty() {
-            post(&http, &url, &login).await
-        } else {
-            post(
-                &http,
-                &url,
-                &[
+        let (status, body) = match args.mode.as_str() {
+            "code" => code_flow(&http, &args, &session, &params).await,
+            "client_credentials" => send(token_call(&cc)).await,
+            "introspect" => {
+                let req = http
+                    .post(&introspect_url)
+                    .form(&[("token", introspected.as_str())])
+                    .basic_auth(&args.client, args.client_secret.as_ref());
+                match send(req).await {
+                    (200, b) if b["active"] != true => (200, json_error("inactive")),
+                    other => other,
+                }
+            }
+            "jwks" => send(http.get(&jwks_url)).await,
+            "login" => send(token_call(&login)).await,
+            _ if refresh.is_empty() => send(token_call(&login)).await,
+            _ => {
+                send(token_call(&[
                     ("grant_type", "refresh_token"),
                     ("client_id", args.client.as_str()),
                     ("refresh_token", refresh.as_str()),
-                ],
-            )
-            .await
+                ]))
+                .await
+            }
         };
         let took = start.elapsed().as_micros() as u64;
-        if status == 200 {
+        if status == 200 && body.get("error").is_none() {
             stats.ok += 1;
             stats.latencies_us.push(took);
             if let Some(rt) = body["refresh_token"].as_str() {
-                refresh = rt.to_owned();
+                previous = std::mem::replace(&mut refresh, rt.to_owned());
             }
         } else if status == 429 {
             stats.throttled += 1;
@@ -280,9 +346,35 @@ async fn worker(args: std::sync::Arc<Args>, index: usize, deadline: Instant, bud
             let key = format!("{status} {}", body["error"].as_str().unwrap_or("?"));
             *stats.errors.entry(key).or_default() += 1;
             refresh.clear();
+            previous.clear();
+        }
+    }
+    // Rotation really happened: the chain's previous token is refused as a replay, and
+    // that replay revoked the family, so its newest token is refused too.
+    if args.mode == "refresh" && !previous.is_empty() && !refresh.is_empty() {
+        let mut refused = 0;
+        for t in [&previous, &refresh] {
+            let (status, body) = send(token_call(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", args.client.as_str()),
+                ("refresh_token", t.as_str()),
+            ]))
+            .await;
+            if status == 400 && body["error"] == "invalid_grant" {
+                refused += 1;
+            }
+        }
+        if refused == 2 {
+            stats.chains_verified += 1;
+        } else {
+            stats.chains_unverified += 1;
         }
     }
     stats
+}
+
+fn json_error(code: &str) -> Value {
+    serde_json::json!({ "error": code })
 }
 
 #[tokio::main]
@@ -299,6 +391,8 @@ async fn main() -> anyhow::Result<()> {
         let s = h.await?;
         all.ok += s.ok;
         all.throttled += s.throttled;
+        all.chains_verified += s.chains_verified;
+        all.chains_unverified += s.chains_unverified;
         all.latencies_us.extend(s.latencies_us);
         for (k, v) in s.errors {
             *all.errors.entry(k).or_default() += v;
@@ -311,23 +405,27 @@ async fn main() -> anyhow::Result<()> {
         if v.is_empty() {
             0.0
         } else {
-            v[((v.len() as f64 - 1.0) * p).round() as usize] as f64 / 1000.0
+            let ms = v[((v.len() as f64 - 1.0) * p).round() as usize] as f64 / 1000.0;
+            (ms * 100.0).round() / 100.0
         }
     };
-    println!(
-        "mode={} concurrency={} users={} duration={:.1}s ok={} rate={:.0}/s p50={:.2}ms p95={:.2}ms p99={:.2}ms max={:.2}ms throttled={} errors={:?}",
-        args.mode,
-        args.concurrency,
-        args.users.max(1),
-        secs,
-        all.ok,
-        all.ok as f64 / secs,
-        pct(0.50),
-        pct(0.95),
-        pct(0.99),
-        pct(1.0),
-        all.throttled,
-        all.errors
-    );
+    let line = serde_json::json!({
+        "mode": args.mode,
+        "concurrency": args.concurrency,
+        "users": args.users.max(1),
+        "confidential": args.client_secret.is_some(),
+        "seconds": (secs * 10.0).round() / 10.0,
+        "ok": all.ok,
+        "rps": (all.ok as f64 / secs).round(),
+        "p50_ms": pct(0.50),
+        "p90_ms": pct(0.90),
+        "p99_ms": pct(0.99),
+        "max_ms": pct(1.0),
+        "throttled": all.throttled,
+        "errors": all.errors,
+        "chains_verified": all.chains_verified,
+        "chains_unverified": all.chains_unverified,
+    });
+    println!("{line}");
     Ok(())
 }
