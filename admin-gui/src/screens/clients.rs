@@ -370,18 +370,17 @@ impl ClientForm {
         } else {
             now.grant_types
         };
-        let scopes = changed_list("scopes", &was.scopes, now.scopes)?;
-        let redirect_uris = changed_list("redirect_uris", &was.redirect_uris, now.redirect_uris)?;
-        let allowed_origins =
-            changed_list("allowed_origins", &was.allowed_origins, now.allowed_origins)?;
+        let scopes = changed_list(&was.scopes, now.scopes);
+        let redirect_uris = changed_list(&was.redirect_uris, now.redirect_uris);
+        let allowed_origins = changed_list(&was.allowed_origins, now.allowed_origins);
         let refresh_token_delivery = (was.refresh_token_delivery != self.refresh_token_delivery)
             .then_some(self.refresh_token_delivery);
         let require_consent =
             (was.require_consent != self.require_consent).then_some(self.require_consent);
         let unchanged = grant_types.is_empty()
-            && scopes.is_empty()
-            && redirect_uris.is_empty()
-            && allowed_origins.is_empty()
+            && scopes.is_none()
+            && redirect_uris.is_none()
+            && allowed_origins.is_none()
             && refresh_token_delivery.is_none()
             && require_consent.is_none()
             && lifetimes.iter().all(Option::is_none);
@@ -402,25 +401,10 @@ impl ClientForm {
     }
 }
 
-/// A list member of an update: the new list when it changed, else empty (the generated
-/// `UpdateClient` leaves an empty list out, which the server reads as "keep"; so a list
-/// cannot be emptied through it, and that is said at the field).
-fn changed_list(
-    field: &'static str,
-    was: &[String],
-    now: Vec<String>,
-) -> Result<Vec<String>, FieldError> {
-    if was == now.as_slice() {
-        Ok(Vec::new())
-    } else if now.is_empty() {
-        Err(FieldError::new(
-            field,
-            "cannot be emptied from here (the admin API client sends no empty list); \
-             keep at least one",
-        ))
-    } else {
-        Ok(now)
-    }
+/// A list member of an update: the new list when it changed (an empty one empties it),
+/// else left out.
+fn changed_list(was: &[String], now: Vec<String>) -> Option<Vec<String>> {
+    (was != now.as_slice()).then_some(now)
 }
 
 /// The fields of the client form, as the request names them (what the server names
@@ -997,11 +981,16 @@ mod tests {
         form.require_consent = true;
         let body = form.changes(&was).unwrap().unwrap();
         assert_eq!(
-            body.allowed_origins,
-            ["https://app.example.com", "https://admin.example.com"]
+            body.allowed_origins.as_deref(),
+            Some(
+                &[
+                    "https://app.example.com".to_owned(),
+                    "https://admin.example.com".to_owned()
+                ][..]
+            )
         );
         assert_eq!(body.require_consent, Some(true));
-        assert!(body.grant_types.is_empty() && body.redirect_uris.is_empty());
+        assert!(body.grant_types.is_empty() && body.redirect_uris.is_none());
         assert!(body.refresh_token_delivery.is_none() && body.access_ttl.is_none());
         // Only the changed members go on the wire.
         let wire = serde_json::to_value(&body).unwrap();
@@ -1011,16 +1000,16 @@ mod tests {
     }
 
     #[test]
-    fn what_the_generated_client_cannot_send_is_said_at_the_field() {
+    fn what_the_generated_client_cannot_send_is_said_and_lists_can_be_emptied() {
         // The generated `UpdateClient` leaves out a `None` lifetime (where the server
-        // would take `null` as "back to the default") and an empty list (where the
-        // server would take `[]` as "none"): the editor says so at the field instead
-        // of silently keeping the old value.
+        // would take `null` as "back to the default"): the editor says so at the field
+        // instead of silently keeping the old value. Lists are nullable in the spec, so
+        // an emptied list goes out as `[]`.
         let wire = serde_json::to_value(types::UpdateClient {
             grant_types: vec![],
-            scopes: vec![],
-            redirect_uris: vec![],
-            allowed_origins: vec![],
+            scopes: None,
+            redirect_uris: None,
+            allowed_origins: None,
             refresh_token_delivery: None,
             require_consent: None,
             access_ttl: None,
@@ -1037,7 +1026,9 @@ mod tests {
         assert_eq!(form.changes(&was).unwrap_err().field, "access_ttl");
         let mut form = ClientForm::of(&was);
         form.allowed_origins.clear();
-        assert_eq!(form.changes(&was).unwrap_err().field, "allowed_origins");
+        let body = form.changes(&was).unwrap().unwrap();
+        let wire = serde_json::to_value(&body).unwrap();
+        assert_eq!(wire["allowed_origins"], serde_json::json!([]), "{wire}");
     }
 
     #[test]

@@ -126,8 +126,12 @@ pub struct ClientCreated {
 #[derive(Debug, Object)]
 pub struct UpdateClient {
     pub grant_types: Option<Vec<GrantType>>,
+    /// A list given replaces the old one; `[]` empties it (`null` leaves it).
+    #[oai(nullable)]
     pub scopes: Option<Vec<String>>,
+    #[oai(nullable)]
     pub redirect_uris: Option<Vec<String>>,
+    #[oai(nullable)]
     pub allowed_origins: Option<Vec<String>>,
     pub refresh_token_delivery: Option<RefreshTokenDelivery>,
     pub require_consent: Option<bool>,
