@@ -129,13 +129,7 @@ fn warn_if_cookies_cannot_work(settings: &Settings, issuer: &str) {
     let Ok(url) = url::Url::parse(issuer) else {
         return;
     };
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    if settings.cookie_secure && url.scheme() == "http" && !loopback {
+    if settings.cookie_secure && url.scheme() == "http" && !crate::domain::is_loopback(&url) {
         tracing::warn!(
             %issuer,
             "the issuer is plain http on a non-loopback host: browsers will drop the \

@@ -181,6 +181,15 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// No items (a filter that names nobody).
+    pub fn empty() -> Page<T> {
+        Page {
+            items: vec![],
+            next_cursor: None,
+            total: 0,
+        }
+    }
+
     /// The page of `rows` (at most `limit`, fetched after the cursor): a full page has a
     /// next one, found after its last row's `key`.
     fn of<R>(

@@ -250,11 +250,7 @@ pub async fn list(
 ) -> AdminResult<Page<FamilyRecord>> {
     let limit = page.limit()?;
     let Ok(user_id) = user_filter(state, q.user_id, q.username).await? else {
-        return Ok(Page {
-            items: vec![],
-            next_cursor: None,
-            total: 0,
-        });
+        return Ok(Page::empty());
     };
     let filter = FamilyFilter {
         user_id,

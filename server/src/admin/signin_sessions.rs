@@ -66,11 +66,7 @@ pub async fn list(
 ) -> AdminResult<Page<SigninSessionRecord>> {
     let limit = page.limit()?;
     let Ok(user_id) = user_filter(state, q.user_id, q.username).await? else {
-        return Ok(Page {
-            items: vec![],
-            next_cursor: None,
-            total: 0,
-        });
+        return Ok(Page::empty());
     };
     let now = state.clock.now_ms();
     let (rows, total) = signin::page(

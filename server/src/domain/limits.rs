@@ -60,6 +60,17 @@ impl Lifetime {
     }
 }
 
+/// Whether a URL's host is this machine (`localhost`, `*.localhost`, 127.0.0.0/8, `::1`):
+/// the one place where plain http is tolerated, for redirect URIs and for cookies.
+pub fn is_loopback(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// A registered redirect URI: absolute `https` (or `http` to a loopback host) with a
 /// host, no fragment
 /// (RFC 6749 §3.1.2), no user information, at most 2048 bytes. Compared with the
@@ -94,13 +105,7 @@ impl RedirectUri {
         {
             return bad("must be an absolute http(s) URI with a host");
         }
-        let loopback = match u.host() {
-            Some(url::Host::Domain(d)) => d == "localhost",
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        };
-        if u.scheme() == "http" && !loopback {
+        if u.scheme() == "http" && !is_loopback(&u) {
             // OAuth 2.1 §2.3.1 and RFC 9700 §2.6: codes must not travel in clear, except
             // to the same machine.
             return bad("must use https (http only for localhost and loopback addresses)");

@@ -10,7 +10,7 @@ mod throttle;
 mod tokens;
 mod vocab;
 
-pub use limits::{Lifetime, Origin, RedirectUri};
+pub use limits::{Lifetime, Origin, RedirectUri, is_loopback};
 pub use names::{ClientId, NewPassword, Username};
 pub use pkce::{CodeChallenge, CodeVerifier};
 pub use rotation::{ReuseDecision, child_expiry, decide_reuse};
