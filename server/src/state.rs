@@ -6,6 +6,7 @@ use crate::crypto::kek::Kek;
 use crate::crypto::keys::KeyRing;
 use crate::crypto::password::PasswordHasher;
 use crate::metrics::Metrics;
+use crate::oauth::refresh::group_commit::RotationQueue;
 use crate::store::{self, Db};
 
 /// Everything the handlers share. Cheap to clone.
@@ -23,6 +24,8 @@ pub struct Inner {
     pub kek: Option<Kek>,
     /// Client origins for CORS, at most a second old.
     pub origins: crate::web::cors::OriginCache,
+    /// The refresh path's group commit (oauth/refresh/group_commit.rs).
+    pub rotations: RotationQueue,
     keys: RwLock<Arc<KeyRing>>,
     /// False for the CLI, which signs nothing and leaves key reloading to the servers.
     serving: bool,
@@ -48,6 +51,7 @@ impl AppState {
         let hasher = PasswordHasher::new(settings.argon2, concurrency, settings.hash_queue)?;
         let audience = settings.audience.clone().unwrap_or_else(|| issuer.clone());
         let kek = settings.kek()?;
+        let rotations = RotationQueue::start(&db, &clock, settings.audit_refreshes);
         let state = AppState(Arc::new(Inner {
             db,
             settings,
@@ -58,6 +62,7 @@ impl AppState {
             metrics: Metrics::default(),
             kek,
             origins: Default::default(),
+            rotations,
             keys: RwLock::new(Arc::new(KeyRing::default())),
             serving: true,
         }));
@@ -81,6 +86,7 @@ impl AppState {
             metrics: Metrics::default(),
             kek: None,
             origins: Default::default(),
+            rotations: RotationQueue::closed(),
             keys: RwLock::new(Arc::new(KeyRing::default())),
             serving: false,
         })))

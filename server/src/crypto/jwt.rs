@@ -34,11 +34,25 @@ pub enum JwtError {
     Invalid,
 }
 
+/// The JWS compact serialization (RFC 7515 §7.1) of the claims, signed with the key's
+/// parsed key pair.
 pub fn sign(key: &LoadedKey, claims: &AccessClaims) -> Result<String, JwtError> {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
     let mut header = Header::new(key.alg.jwt_alg());
     header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
     header.kid = Some(key.kid.clone());
-    jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| JwtError::Sign(e.to_string()))
+    let fault = |e: serde_json::Error| JwtError::Sign(e.to_string());
+    let mut token = B64.encode(serde_json::to_vec(&header).map_err(fault)?);
+    token.push('.');
+    B64.encode_string(serde_json::to_vec(claims).map_err(fault)?, &mut token);
+    let signature = key
+        .signer
+        .sign(token.as_bytes())
+        .map_err(|_| JwtError::Sign("the key refused to sign".into()))?;
+    token.push('.');
+    B64.encode_string(signature, &mut token);
+    Ok(token)
 }
 
 /// Verifies signature, `typ`, `iss`, `aud` and expiry. The algorithm is the one of the key

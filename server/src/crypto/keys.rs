@@ -1,7 +1,8 @@
 //! Signing keys: generation, the in-memory key ring, and the published JWKS.
 //!
-//! Private keys are decoded once when the ring is loaded and kept in memory, so signing an
-//! access token never parses a key.
+//! Private keys are decoded once when the ring is loaded and kept in memory as ready key
+//! pairs ([`KeyPair`]), so signing an access token never parses a key (jsonwebtoken's
+//! `encode` would re-read the PKCS#8 document on every call: a third of a signature's cost).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,6 +50,49 @@ impl SigningAlg {
             SigningAlg::Rs256 => {
                 let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.to_vec()));
                 EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+/// A private key, parsed once, ready to sign.
+pub enum KeyPair {
+    Es256(EcdsaKeyPair),
+    EdDsa(Ed25519KeyPair),
+    Rs256(aws_lc_rs::rsa::KeyPair),
+}
+
+impl KeyPair {
+    fn from_pkcs8(alg: SigningAlg, der: &[u8]) -> Result<KeyPair, String> {
+        let rejected = |e: aws_lc_rs::error::KeyRejected| e.to_string();
+        Ok(match alg {
+            SigningAlg::Es256 => KeyPair::Es256(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                    .map_err(rejected)?,
+            ),
+            SigningAlg::EdDsa => {
+                KeyPair::EdDsa(Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(rejected)?)
+            }
+            SigningAlg::Rs256 => {
+                KeyPair::Rs256(aws_lc_rs::rsa::KeyPair::from_pkcs8(der).map_err(rejected)?)
+            }
+        })
+    }
+
+    /// The JWS signature of `message` (RFC 7518 §3: ES256 as the fixed-size `R || S`).
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, aws_lc_rs::error::Unspecified> {
+        match self {
+            KeyPair::Es256(k) => Ok(k.sign(&SystemRandom::new(), message)?.as_ref().to_vec()),
+            KeyPair::EdDsa(k) => Ok(k.sign(message).as_ref().to_vec()),
+            KeyPair::Rs256(k) => {
+                let mut sig = vec![0; k.public_modulus_len()];
+                k.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    message,
+                    &mut sig,
+                )?;
+                Ok(sig)
             }
         }
     }
@@ -115,7 +159,7 @@ pub fn generate(alg: SigningAlg) -> Result<GeneratedKey, KeyError> {
 pub struct LoadedKey {
     pub kid: String,
     pub alg: SigningAlg,
-    pub encoding: EncodingKey,
+    pub signer: KeyPair,
     pub decoding: DecodingKey,
     pub jwk: Jwk,
     pub activate_at: Millis,
@@ -153,10 +197,11 @@ impl LoadedKey {
                 "private key does not match the public key".into(),
             ));
         }
+        let signer = KeyPair::from_pkcs8(alg, &k.private_der).map_err(decode_err)?;
         Ok(LoadedKey {
             kid: k.kid,
             alg,
-            encoding,
+            signer,
             decoding,
             jwk,
             activate_at: k.activate_at,
@@ -251,17 +296,26 @@ mod tests {
         for &alg in SigningAlg::ALL {
             let g = generate(alg).unwrap();
             let k = LoadedKey::from_stored(stored(&g, 0)).unwrap();
-            let mut header = jsonwebtoken::Header::new(alg.jwt_alg());
-            header.kid = Some(k.kid.clone());
-            let token = jsonwebtoken::encode(
-                &header,
-                &serde_json::json!({"sub": "x", "exp": 4_000_000_000u64}),
-                &k.encoding,
-            )
-            .unwrap();
+            let claims = crate::crypto::jwt::AccessClaims {
+                iss: "i".into(),
+                sub: "x".into(),
+                aud: "a".into(),
+                exp: 4_000_000_000,
+                iat: 0,
+                jti: "j".into(),
+                client_id: "c".into(),
+                scope: String::new(),
+                sid: None,
+            };
+            let token = crate::crypto::jwt::sign(&k, &claims).unwrap();
+            // jsonwebtoken, independent of our signing code, accepts the signature.
             let mut v = jsonwebtoken::Validation::new(alg.jwt_alg());
             v.required_spec_claims.clear();
-            jsonwebtoken::decode::<serde_json::Value>(&token, &k.decoding, &v).unwrap();
+            v.validate_aud = false;
+            let back =
+                jsonwebtoken::decode::<crate::crypto::jwt::AccessClaims>(&token, &k.decoding, &v)
+                    .unwrap();
+            assert_eq!(back.claims, claims);
         }
     }
 

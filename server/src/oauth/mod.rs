@@ -78,7 +78,14 @@ pub enum OAuthError {
 
 impl From<DbErr> for OAuthError {
     fn from(e: DbErr) -> Self {
-        match classify(&e) {
+        OAuthError::from_db(&e)
+    }
+}
+
+impl OAuthError {
+    /// A database error as the client hears it: overload is 503, anything else ours.
+    pub fn from_db(e: &DbErr) -> Self {
+        match classify(e) {
             Fault::Busy => OAuthError::Unavailable("the database is busy, retry shortly".into()),
             Fault::Duplicate | Fault::Other => OAuthError::Internal(e.to_string()),
         }

@@ -36,7 +36,29 @@ impl AuditEvent {
 }
 
 pub async fn record(db: &impl ConnectionTrait, at: Millis, e: AuditEvent) -> Result<(), DbErr> {
-    audit_event::Entity::insert(audit_event::ActiveModel {
+    audit_event::Entity::insert(row(at, e))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Many events in one multi-row `INSERT` (the group commit's `token_refreshed` rows).
+pub async fn record_many(
+    db: &impl ConnectionTrait,
+    at: Millis,
+    events: Vec<AuditEvent>,
+) -> Result<(), DbErr> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    audit_event::Entity::insert_many(events.into_iter().map(|e| row(at, e)))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+fn row(at: Millis, e: AuditEvent) -> audit_event::ActiveModel {
+    audit_event::ActiveModel {
         at: Set(at),
         kind: Set(e.kind.as_str().to_owned()),
         actor: Set(e.actor),
@@ -47,10 +69,7 @@ pub async fn record(db: &impl ConnectionTrait, at: Millis, e: AuditEvent) -> Res
         reason: Set(e.reason),
         detail: Set(e.detail.map(|d| d.to_string())),
         ..Default::default()
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    }
 }
 
 /// Filters for listing audit events; `None` means any.

@@ -82,7 +82,33 @@ pub async fn insert_token(
     meta: &RequestMeta,
     now: Millis,
 ) -> Result<(), DbErr> {
-    Tokens::insert(refresh_token::ActiveModel {
+    Tokens::insert(token_model(t, meta, now))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Many tokens in one multi-row `INSERT` (the group commit's children).
+pub async fn insert_tokens<'m>(
+    db: &impl ConnectionTrait,
+    rows: impl IntoIterator<Item = (TokenRow, &'m RequestMeta)>,
+    now: Millis,
+) -> Result<(), DbErr> {
+    let models: Vec<_> = rows
+        .into_iter()
+        .map(|(t, meta)| token_model(t, meta, now))
+        .collect();
+    if models.is_empty() {
+        return Ok(());
+    }
+    Tokens::insert_many(models)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+fn token_model(t: TokenRow, meta: &RequestMeta, now: Millis) -> refresh_token::ActiveModel {
+    refresh_token::ActiveModel {
         family_id: Set(t.family_id),
         parent_id: Set(t.parent_id),
         generation: Set(t.generation),
@@ -98,10 +124,7 @@ pub async fn insert_token(
         user_agent: Set(meta.user_agent.clone()),
         ip: Set(meta.ip.clone()),
         ..Default::default()
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    }
 }
 
 /// The compare-and-set at the heart of rotation: marks the token with this hash used,
@@ -124,6 +147,46 @@ pub async fn claim(
         .exec_with_returning(db)
         .await?;
     Ok(rows.pop())
+}
+
+/// [`claim`] for many tokens in one statement (the group commit's): of the rows whose
+/// hash is among `token_hashes`, marks used and returns those that satisfy the same
+/// conditions. Each row is claimed at most once, however often its hash is listed, and
+/// on any number of instances.
+pub async fn claim_many(
+    db: &impl ConnectionTrait,
+    token_hashes: &[&str],
+    now: Millis,
+) -> Result<Vec<refresh_token::Model>, DbErr> {
+    if token_hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    Tokens::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(Some(now)))
+        .filter(refresh_token::Column::TokenHash.is_in(token_hashes.iter().copied()))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .filter(refresh_token::Column::ExpiresAt.gt(now))
+        .filter(token_is_usable(now))
+        .exec_with_returning(db)
+        .await
+}
+
+/// Gives back claims that the group commit refused after the fact (the token belongs to
+/// another client, or the scope asked for is too wide): the tokens are unused again, as
+/// if never presented. Only for rows claimed in the same transaction.
+pub async fn unclaim(db: &impl ConnectionTrait, ids: &[i64]) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    Tokens::update_many()
+        .col_expr(
+            refresh_token::Column::UsedAt,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(refresh_token::Column::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// For `refresh_tokens` rows: the family is live and the user exists and is enabled.

@@ -21,6 +21,23 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<user::Mo
     Users::find_by_id(id.to_owned()).one(db).await
 }
 
+/// Of these user ids, those of enabled administrators.
+pub async fn enabled_admins_among(
+    db: &impl ConnectionTrait,
+    ids: &[&str],
+) -> Result<std::collections::HashSet<String>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let found = Users::find()
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .filter(user::Column::IsAdmin.eq(true))
+        .filter(user::Column::Disabled.eq(false))
+        .all(db)
+        .await?;
+    Ok(found.into_iter().map(|u| u.id).collect())
+}
+
 pub async fn count_admins(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     Users::find()
         .filter(user::Column::IsAdmin.eq(true))

@@ -1,10 +1,13 @@
 //! Refresh token grant (RFC 6749 §6) with rotation and family-wide reuse detection
 //! (docs/protocol.md, "Rotation and reuse detection").
 //!
-//! The hot path is one write transaction of two statements: the compare-and-set that
-//! claims the presented token (checking in the same statement that it is unused, unexpired
-//! and that its family is live) and the insert of its child. Everything else (unknown,
-//! expired, replayed) is decided on the cold path after the claim failed.
+//! The hot path is the compare-and-set that claims the presented token (checking in the
+//! same statement that it is unused, unexpired and that its family is live) and the
+//! insert of its child, committed with every other rotation waiting
+//! ([`group_commit`]). Everything else (unknown, expired, replayed) is decided on the
+//! cold path after the claim failed.
+
+pub mod group_commit;
 
 use sea_orm::TransactionTrait;
 use serde_json::json;
@@ -47,42 +50,41 @@ pub async fn grant(
     let hash = presented.hash();
     let now = state.clock.now_ms();
 
-    // Hot path: claim the token and insert its child in one transaction, then sign.
-    // The signing key is taken first, so that without one nothing is spent; the
-    // signature is made after the commit, outside the single SQLite writer's critical
-    // section, and should it fail the rotation is undone ([`rotation::unspend`]): a
-    // token is never spent without its successor reaching the client.
+    // Hot path: the rotation joins the next group commit (one transaction for every
+    // rotation waiting; [`group_commit`]). The signing key is taken first, so that
+    // without one nothing is spent; the signature is made after the commit, outside the
+    // writer, and should it fail the rotation is undone ([`rotation::unspend`]): a token
+    // is never spent without its successor reaching the client.
     let key = super::signing_key(state)?;
+    let child = RefreshTokenValue::generate();
     let started = std::time::Instant::now();
-    let txn = state.db.write.begin().await?;
-    if let Some(claimed) = rotation::claim(&txn, &hash, now).await? {
-        if claimed.client_id != client.client_id {
-            txn.rollback().await?;
-            return Err(OAuthError::InvalidGrant(INVALID.into()));
+    let answer = state
+        .rotations
+        .rotate(group_commit::Ask {
+            token_hash: hash.clone(),
+            client_id: client.client_id.clone(),
+            policy: policy.clone(),
+            requested: requested.clone(),
+            meta: meta.clone(),
+            child_hash: child.hash(),
+        })
+        .await?;
+    match answer {
+        group_commit::Answer::Rotated(rotated) => {
+            state.metrics.db("refresh_rotate", started);
+            return match finish(state, &key, &rotated.parent, rotated.scope, &policy) {
+                Ok(set) => Ok(set.with_refresh(child)),
+                Err(e) => {
+                    let undo = state.db.write.begin().await?;
+                    rotation::unspend(&undo, rotated.parent.id, &child.hash()).await?;
+                    undo.commit().await?;
+                    Err(e)
+                }
+            };
         }
-        let scope = match effective_scope(&txn, &claimed, &policy, requested.as_ref()).await {
-            Ok(scope) => scope,
-            Err(e) => {
-                txn.rollback().await?;
-                return Err(e);
-            }
-        };
-        let child = RefreshTokenValue::generate();
-        rotation::insert_token(&txn, child_row(&claimed, &child, &policy, now), meta, now).await?;
-        audit_refresh(state, &txn, &claimed, meta, now, false).await?;
-        txn.commit().await?;
-        state.metrics.db("refresh_rotate", started);
-        return match finish(state, &key, &claimed, scope, &policy) {
-            Ok(set) => Ok(set.with_refresh(child)),
-            Err(e) => {
-                let undo = state.db.write.begin().await?;
-                rotation::unspend(&undo, claimed.id, &child.hash()).await?;
-                undo.commit().await?;
-                Err(e)
-            }
-        };
+        group_commit::Answer::Refused(e) => return Err(e),
+        group_commit::Answer::NotClaimed => {}
     }
-    txn.rollback().await?;
 
     // Cold path: why did the claim fail?
     let Some(token) = rotation::find_token(&state.db.read, &hash).await? else {
@@ -116,9 +118,16 @@ pub async fn grant(
                     return Err(e);
                 }
             };
-            rotation::insert_token(&txn, child_row(&token, &child, &policy, now), meta, now)
-                .await?;
-            audit_refresh(state, &txn, &token, meta, now, true).await?;
+            rotation::insert_token(
+                &txn,
+                child_row(&token, &child.hash(), &policy, now),
+                meta,
+                now,
+            )
+            .await?;
+            if state.settings.audit_refreshes {
+                audit::record(&txn, now, audit_event(&token, meta, true)).await?;
+            }
             txn.commit().await?;
             return Ok(set.with_refresh(child));
         }
@@ -162,37 +171,31 @@ pub async fn grant(
     ))
 }
 
-/// The `token_refreshed` event (unless `audit_refreshes` is off), in the same
+/// A rotation committed by the group commit.
+pub struct Rotation {
+    /// The presented token's row, as claimed.
+    pub parent: refresh_token::Model,
+    /// The new access token's scope.
+    pub scope: Scope,
+    /// When it was committed.
+    pub now: crate::clock::Millis,
+}
+
+/// The `token_refreshed` event, recorded (unless `audit_refreshes` is off) in the same
 /// transaction as the rotation.
-async fn audit_refresh(
-    state: &AppState,
-    txn: &impl sea_orm::ConnectionTrait,
-    parent: &refresh_token::Model,
-    meta: &RequestMeta,
-    now: i64,
-    retry: bool,
-) -> Result<(), OAuthError> {
-    if !state.settings.audit_refreshes {
-        return Ok(());
+fn audit_event(parent: &refresh_token::Model, meta: &RequestMeta, retry: bool) -> AuditEvent {
+    AuditEvent {
+        actor: parent.user_id.clone(),
+        user_id: parent.user_id.clone(),
+        client_id: Some(parent.client_id.clone()),
+        family_id: Some(parent.family_id.clone()),
+        ip: meta.ip.clone(),
+        detail: Some(json!({
+            "generation": parent.generation.saturating_add(1),
+            "retry_within_leeway": retry,
+        })),
+        ..AuditEvent::new(AuditKind::TokenRefreshed)
     }
-    audit::record(
-        txn,
-        now,
-        AuditEvent {
-            actor: parent.user_id.clone(),
-            user_id: parent.user_id.clone(),
-            client_id: Some(parent.client_id.clone()),
-            family_id: Some(parent.family_id.clone()),
-            ip: meta.ip.clone(),
-            detail: Some(json!({
-                "generation": parent.generation.saturating_add(1),
-                "retry_within_leeway": retry,
-            })),
-            ..AuditEvent::new(AuditKind::TokenRefreshed)
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 /// The scope for the new access token: what the family was granted, less what the client
@@ -204,19 +207,36 @@ async fn effective_scope(
     policy: &ClientPolicy,
     requested: Option<&Scope>,
 ) -> Result<Scope, OAuthError> {
-    let mut granted = Scope::parse(&token.scope)
+    let is_admin = match (&token.user_id, needs_admin_check(token, policy)) {
+        (Some(id), true) => crate::store::users::find(db, id)
+            .await?
+            .is_some_and(|u| u.is_admin && !u.disabled),
+        _ => false,
+    };
+    narrow_granted(token, policy, requested, is_admin)
+}
+
+fn granted(token: &refresh_token::Model, policy: &ClientPolicy) -> Scope {
+    Scope::parse(&token.scope)
         .unwrap_or_default()
-        .intersection(&policy.scopes);
-    if granted.contains(super::ADMIN_SCOPE) {
-        let still_admin = match &token.user_id {
-            Some(id) => crate::store::users::find(db, id)
-                .await?
-                .is_some_and(|u| u.is_admin && !u.disabled),
-            None => false,
-        };
-        if !still_admin {
-            granted = granted.without(super::ADMIN_SCOPE);
-        }
+        .intersection(&policy.scopes)
+}
+
+/// Whether the scope depends on the user still being an administrator.
+fn needs_admin_check(token: &refresh_token::Model, policy: &ClientPolicy) -> bool {
+    token.user_id.is_some() && granted(token, policy).contains(super::ADMIN_SCOPE)
+}
+
+/// [`effective_scope`] once it is known whether the user is an enabled administrator.
+fn narrow_granted(
+    token: &refresh_token::Model,
+    policy: &ClientPolicy,
+    requested: Option<&Scope>,
+    is_admin: bool,
+) -> Result<Scope, OAuthError> {
+    let mut granted = granted(token, policy);
+    if granted.contains(super::ADMIN_SCOPE) && !is_admin {
+        granted = granted.without(super::ADMIN_SCOPE);
     }
     narrow(granted, requested)
 }
@@ -233,7 +253,7 @@ fn narrow(granted: Scope, requested: Option<&Scope>) -> Result<Scope, OAuthError
 
 fn child_row(
     parent: &refresh_token::Model,
-    child: &RefreshTokenValue,
+    child_hash: &str,
     policy: &ClientPolicy,
     now: i64,
 ) -> TokenRow {
@@ -241,7 +261,7 @@ fn child_row(
         family_id: parent.family_id.clone(),
         parent_id: Some(parent.id),
         generation: parent.generation.saturating_add(1),
-        token_hash: child.hash(),
+        token_hash: child_hash.to_owned(),
         client_id: parent.client_id.clone(),
         user_id: parent.user_id.clone(),
         scope: parent.scope.clone(),
