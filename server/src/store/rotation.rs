@@ -127,32 +127,13 @@ fn token_model(t: TokenRow, meta: &RequestMeta, now: Millis) -> refresh_token::A
     }
 }
 
-/// The compare-and-set at the heart of rotation: marks the token with this hash used,
-/// if and only if it is unused and unexpired, its family is live, and its user (if any)
-/// exists and is enabled. One statement
-/// (`UPDATE ... WHERE used_at IS NULL AND EXISTS(...) RETURNING *`), so of any number of
-/// concurrent callers on any number of instances exactly one gets the row, and a user
+/// The compare-and-set at the heart of rotation, for all the tokens of a group commit in
+/// one statement: of the rows whose hash is among `token_hashes`, marks used and returns
+/// those that are unused and unexpired, whose family is live and whose user (if any)
+/// exists and is enabled (`UPDATE ... WHERE used_at IS NULL AND EXISTS(...) RETURNING *`).
+/// Each row is claimed at most once, however often its hash is listed, so of any number
+/// of concurrent callers on any number of instances exactly one gets it, and a user
 /// disabled by a transaction that committed first is honoured.
-pub async fn claim(
-    db: &impl ConnectionTrait,
-    token_hash: &str,
-    now: Millis,
-) -> Result<Option<refresh_token::Model>, DbErr> {
-    let mut rows = Tokens::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(Some(now)))
-        .filter(refresh_token::Column::TokenHash.eq(token_hash))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .filter(refresh_token::Column::ExpiresAt.gt(now))
-        .filter(token_is_usable(now))
-        .exec_with_returning(db)
-        .await?;
-    Ok(rows.pop())
-}
-
-/// [`claim`] for many tokens in one statement (the group commit's): of the rows whose
-/// hash is among `token_hashes`, marks used and returns those that satisfy the same
-/// conditions. Each row is claimed at most once, however often its hash is listed, and
-/// on any number of instances.
 pub async fn claim_many(
     db: &impl ConnectionTrait,
     token_hashes: &[&str],
@@ -238,7 +219,7 @@ pub async fn find_token(
 }
 
 /// For a retry within the reuse leeway: invalidates the still-unused child of `parent_id`
-/// (compare-and-set, with the same usability conditions as [`claim`]). Returns false when
+/// (compare-and-set, with the same usability conditions as [`claim_many`]). Returns false when
 /// the child was already used, i.e. the chain moved on and the retry is really a replay.
 pub async fn invalidate_unused_child(
     db: &impl ConnectionTrait,

@@ -36,7 +36,7 @@ use crate::store::entities::refresh_token;
 use crate::store::{Db, Fault, audit, classify, rotation, users};
 
 /// The most rotations one transaction commits.
-pub const MAX_BATCH: usize = 256;
+const MAX_BATCH: usize = 256;
 /// Rotations waiting beyond this many per lane make the next request wait to enqueue.
 const QUEUE_DEPTH: usize = 4 * MAX_BATCH;
 
@@ -53,8 +53,7 @@ pub struct Ask {
 
 /// What became of one rotation.
 pub enum Answer {
-    /// Committed: the parent as it was claimed, the scope of the new access token and
-    /// the time of the rotation.
+    /// Committed: the parent as it was claimed and the scope of the new access token.
     Rotated(Box<Rotation>),
     /// The compare-and-set did not take it: unknown, spent, expired or its family
     /// revoked. The caller finds out which.
@@ -224,7 +223,7 @@ impl Writer {
                     if self.audit_refreshes {
                         events.push(audit_event(&parent, &ask.meta, false));
                     }
-                    answers.push(Answer::Rotated(Box::new(Rotation { parent, scope, now })));
+                    answers.push(Answer::Rotated(Box::new(Rotation { parent, scope })));
                 }
             }
         }

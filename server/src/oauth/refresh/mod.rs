@@ -177,8 +177,6 @@ pub struct Rotation {
     pub parent: refresh_token::Model,
     /// The new access token's scope.
     pub scope: Scope,
-    /// When it was committed.
-    pub now: crate::clock::Millis,
 }
 
 /// The `token_refreshed` event, recorded (unless `audit_refreshes` is off) in the same
