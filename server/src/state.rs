@@ -24,6 +24,8 @@ pub struct Inner {
     pub kek: Option<Kek>,
     /// Client origins for CORS, at most a second old.
     pub origins: crate::web::cors::OriginCache,
+    /// Client rows for the protocol endpoints, at most a second old.
+    pub clients: store::client_cache::ClientCache,
     /// The refresh path's group commit (oauth/refresh/group_commit.rs).
     pub rotations: RotationQueue,
     keys: RwLock<Arc<KeyRing>>,
@@ -62,6 +64,7 @@ impl AppState {
             metrics: Metrics::default(),
             kek,
             origins: Default::default(),
+            clients: Default::default(),
             rotations,
             keys: RwLock::new(Arc::new(KeyRing::default())),
             serving: true,
@@ -86,6 +89,7 @@ impl AppState {
             metrics: Metrics::default(),
             kek: None,
             origins: Default::default(),
+            clients: Default::default(),
             rotations: RotationQueue::closed(),
             keys: RwLock::new(Arc::new(KeyRing::default())),
             serving: false,

@@ -451,11 +451,13 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
+    state.clients.forget(id);
     counted(state, RevokeReason::ClientDisabled, ended);
     get(state, id).await
 }
 
-/// Generates a new secret for a confidential client; the old one stops working at once.
+/// Generates a new secret for a confidential client; the old one stops working at once
+/// on this instance, and within a second on every other ([`crate::store::client_cache`]).
 pub async fn rotate_secret(state: &AppState, actor: &Actor, id: &str) -> AdminResult<String> {
     let c = find(state, id).await?;
     if c.is_public {
@@ -469,6 +471,7 @@ pub async fn rotate_secret(state: &AppState, actor: &Actor, id: &str) -> AdminRe
         state.clock.now_ms(),
     )
     .await?;
+    state.clients.forget(id);
     record(
         state,
         actor,
@@ -515,5 +518,6 @@ pub async fn remove(state: &AppState, actor: &Actor, id: &str) -> AdminResult<u6
     )
     .await?;
     txn.commit().await?;
+    state.clients.forget(id);
     Ok(counted(state, RevokeReason::ClientRemoved, n))
 }

@@ -21,7 +21,7 @@ use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent};
 use crate::store::codes::{self, NewCode};
 use crate::store::entities::{client, user};
-use crate::store::{clients, signin, users};
+use crate::store::{signin, users};
 
 /// How long a code may wait for its exchange (DESIGN.md: 60 s).
 pub const CODE_TTL_MS: Millis = 60_000;
@@ -108,7 +108,7 @@ impl Refusal {
 /// A checked authorize request: the client and redirect URI are trusted from here on.
 #[derive(Debug, Clone)]
 pub struct Authorization {
-    pub client: client::Model,
+    pub client: std::sync::Arc<client::Model>,
     pub redirect_uri: String,
     pub redirect_uri_sent: bool,
     pub state: Option<String>,
@@ -176,7 +176,9 @@ pub async fn check(state: &AppState, p: AuthorizeParams) -> Result<Authorization
     if ClientId::parse(client_id).is_err() {
         return Err(unknown());
     }
-    let client = clients::find(&state.db.read, client_id)
+    let client = state
+        .clients
+        .get(&state.db.read, client_id)
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "authorize: client lookup failed");

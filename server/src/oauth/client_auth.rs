@@ -6,10 +6,9 @@ use subtle::ConstantTimeEq;
 use super::OAuthError;
 use crate::domain::{ClientId, tokens_hash_presented_secret};
 use crate::state::AppState;
-use crate::store::clients;
 
-/// An authenticated client.
-pub type Client = crate::store::entities::client::Model;
+/// An authenticated client (a row at most a second old: [`crate::store::client_cache`]).
+pub type Client = std::sync::Arc<crate::store::entities::client::Model>;
 
 /// Presented client credentials.
 pub struct Credentials<'a> {
@@ -30,7 +29,7 @@ pub async fn authenticate(state: &AppState, c: Credentials<'_>) -> Result<Client
     if ClientId::parse(c.client_id).is_err() || c.secret.is_some_and(|s| s.len() > 1024) {
         return Err(fail("client authentication failed"));
     }
-    let found = clients::find(&state.db.read, c.client_id).await?;
+    let found = state.clients.get(&state.db.read, c.client_id).await?;
     let presented_hash = c.secret.map(tokens_hash_presented_secret);
     let Some(client) = found.filter(|c| !c.disabled) else {
         return Err(fail("client authentication failed"));

@@ -6,7 +6,7 @@ use crate::crypto::jwt::{self, AccessClaims};
 use crate::domain::RefreshTokenValue;
 use crate::state::AppState;
 use crate::store::entities::{client, user};
-use crate::store::{clients, revoked, rotation, sessions, users};
+use crate::store::{revoked, rotation, sessions, users};
 
 /// What introspection reports about an active token.
 #[derive(Debug, Default)]
@@ -36,8 +36,13 @@ pub enum Standing {
     Fallen,
 }
 
-async fn enabled_client(state: &AppState, id: &str) -> Result<Option<client::Model>, OAuthError> {
-    Ok(clients::find(&state.db.read, id)
+async fn enabled_client(
+    state: &AppState,
+    id: &str,
+) -> Result<Option<std::sync::Arc<client::Model>>, OAuthError> {
+    Ok(state
+        .clients
+        .get(&state.db.read, id)
         .await?
         .filter(|c| !c.disabled))
 }

@@ -153,7 +153,9 @@ pub async fn post_logout_target(
     uri: &str,
     state_param: Option<&str>,
 ) -> Option<String> {
-    let client = crate::store::clients::find(&state.db.read, client_id)
+    let client = state
+        .clients
+        .get(&state.db.read, client_id)
         .await
         .ok()
         .flatten()

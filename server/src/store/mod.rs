@@ -10,6 +10,7 @@
 //! pool and see each commit as soon as it lands (WAL). PostgreSQL uses one pool for both.
 
 pub mod audit;
+pub mod client_cache;
 pub mod clients;
 pub mod codes;
 pub mod entities;
