@@ -26,7 +26,8 @@ pub struct RunningServer {
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
-    reload: JoinHandle<()>,
+    /// Key reloading and the SQLite checkpoint.
+    background: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -35,7 +36,7 @@ impl RunningServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        self.reload.abort();
+        self.background.iter().for_each(JoinHandle::abort);
         (&mut self.task).await??;
         Ok(())
     }
@@ -43,7 +44,7 @@ impl RunningServer {
     /// Waits until the server stops (after SIGINT/SIGTERM when started by `serve`).
     pub async fn wait(mut self) -> anyhow::Result<()> {
         (&mut self.task).await??;
-        self.reload.abort();
+        self.background.iter().for_each(JoinHandle::abort);
         Ok(())
     }
 }
@@ -111,14 +112,17 @@ pub async fn spawn(settings: Settings, opts: SpawnOptions) -> anyhow::Result<Run
             Some(Duration::from_secs(10)),
         ),
     );
-    let reload = tokio::spawn(reload_keys_forever(state.clone()));
+    let background = vec![
+        tokio::spawn(reload_keys_forever(state.clone())),
+        tokio::spawn(checkpoint_forever(state.db.clone())),
+    ];
     tracing::info!(%addr, issuer = %state.issuer, "tessera listening");
     Ok(RunningServer {
         addr,
         state,
         stop: Some(stop_tx),
         task,
-        reload,
+        background,
     })
 }
 
@@ -136,6 +140,15 @@ fn warn_if_cookies_cannot_work(settings: &Settings, issuer: &str) {
              sign-in cookies (Secure); serve https, or set cookie_secure = false for \
              development"
         );
+    }
+}
+
+async fn checkpoint_forever(db: Db) {
+    loop {
+        tokio::time::sleep(crate::store::CHECKPOINT_INTERVAL).await;
+        if let Err(e) = db.checkpoint().await {
+            tracing::warn!(error = %e, "checkpointing the database failed");
+        }
     }
 }
 
