@@ -46,6 +46,8 @@ pub struct Metrics {
     pub logins_throttled: Counter,
     pub hash_in_flight: Gauge,
     pub db_seconds: Family<OpLabels, Histogram>,
+    /// Rotations per group commit (oauth/refresh/group_commit.rs).
+    pub group_commit_size: Histogram,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -110,6 +112,13 @@ impl Default for Metrics {
             "Database transaction latency by operation",
             db_seconds.clone(),
         );
+        let group_commit_size =
+            Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0].into_iter());
+        registry.register(
+            "group_commit_rotations",
+            "Refresh rotations committed together in one transaction",
+            group_commit_size.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -120,6 +129,7 @@ impl Default for Metrics {
             logins_throttled,
             hash_in_flight,
             db_seconds,
+            group_commit_size,
         }
     }
 }

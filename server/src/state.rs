@@ -53,7 +53,8 @@ impl AppState {
         let hasher = PasswordHasher::new(settings.argon2, concurrency, settings.hash_queue)?;
         let audience = settings.audience.clone().unwrap_or_else(|| issuer.clone());
         let kek = settings.kek()?;
-        let rotations = RotationQueue::start(&db, &clock, settings.audit_refreshes);
+        let metrics = Metrics::default();
+        let rotations = RotationQueue::start(&db, &clock, settings.audit_refreshes, &metrics);
         let state = AppState(Arc::new(Inner {
             db,
             settings,
@@ -61,7 +62,7 @@ impl AppState {
             audience,
             clock,
             hasher,
-            metrics: Metrics::default(),
+            metrics,
             kek,
             origins: Default::default(),
             clients: Default::default(),

@@ -12,6 +12,10 @@
 //!              [--redirect-uri URI]   (code mode: the client's registered redirect URI)
 //! ```
 //!
+//! Setup (the sign-ins that start the chains, the sign-in sessions, the token to
+//! introspect) is done by every worker before any is timed; `setup_seconds` says how long
+//! it took, and the figures are of the measured requests alone.
+//!
 //! Modes: `refresh` (the default), `login` (password grant), `code` (browser flow),
 //! `client_credentials`, `introspect` (of a client-credentials token, by the same
 //! confidential client) and `jwks`. It prints one JSON line: ok, errors by kind,
@@ -235,7 +239,16 @@ async fn code_flow(
     .await
 }
 
-async fn worker(args: std::sync::Arc<Args>, index: usize, deadline: Instant, budget: u64) -> Stats {
+/// One worker: its setup (the sign-in that starts a refresh chain, the sign-in session of
+/// `code`, the token that `introspect` asks about), then the measured loop. All workers
+/// start the loop together, after every setup (`start`), so the figures are of the
+/// mode's own requests only.
+async fn worker(
+    args: std::sync::Arc<Args>,
+    index: usize,
+    start: std::sync::Arc<tokio::sync::Barrier>,
+    budget: u64,
+) -> Stats {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(1)
         .redirect(reqwest::redirect::Policy::none())
@@ -267,7 +280,6 @@ async fn worker(args: std::sync::Arc<Args>, index: usize, deadline: Instant, bud
             Ok(s) => session = s,
             Err(e) => {
                 stats.errors.insert(format!("sign-in page: {e}"), 1);
-                return stats;
             }
         }
     }
@@ -289,14 +301,35 @@ async fn worker(args: std::sync::Arc<Args>, index: usize, deadline: Instant, bud
                 stats
                     .errors
                     .insert(format!("client_credentials: {status}"), 1);
-                return stats;
             }
         }
     }
-    let introspect_url = format!("{}/oauth/introspect", args.url);
-    let jwks_url = format!("{}/.well-known/jwks.json", args.url);
     let mut refresh = String::new();
     let mut previous = String::new();
+    if args.mode == "refresh" {
+        match send(token_call(&login)).await {
+            (200, body) if body["refresh_token"].is_string() => {
+                refresh = body["refresh_token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+            }
+            (status, body) => {
+                let key = format!(
+                    "sign-in: {status} {}",
+                    body["error"].as_str().unwrap_or("?")
+                );
+                stats.errors.insert(key, 1);
+            }
+        }
+    }
+    start.wait().await;
+    if !stats.errors.is_empty() {
+        return stats;
+    }
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let introspect_url = format!("{}/oauth/introspect", args.url);
+    let jwks_url = format!("{}/.well-known/jwks.json", args.url);
     let mut n = 0;
     while Instant::now() < deadline && n < budget {
         n += 1;
@@ -380,12 +413,15 @@ fn json_error(code: &str) -> Value {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = std::sync::Arc::new(parse_args()?);
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let budget = args.max_requests / args.concurrency.max(1) as u64;
-    let started = Instant::now();
+    let setup_started = Instant::now();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(args.concurrency + 1));
     let handles: Vec<_> = (0..args.concurrency)
-        .map(|i| tokio::spawn(worker(args.clone(), i, deadline, budget)))
+        .map(|i| tokio::spawn(worker(args.clone(), i, start.clone(), budget)))
         .collect();
+    start.wait().await;
+    let setup_secs = setup_started.elapsed().as_secs_f64();
+    let started = Instant::now();
     let mut all = Stats::default();
     for h in handles {
         let s = h.await?;
@@ -415,6 +451,7 @@ async fn main() -> anyhow::Result<()> {
         "users": args.users.max(1),
         "confidential": args.client_secret.is_some(),
         "seconds": (secs * 10.0).round() / 10.0,
+        "setup_seconds": (setup_secs * 10.0).round() / 10.0,
         "ok": all.ok,
         "rps": (all.ok as f64 / secs).round(),
         "p50_ms": pct(0.50),
