@@ -13,7 +13,7 @@ MODE="${1:-refresh}"; CONC="${2:-32}"; SECS="${3:-10}"
 BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}"
 WORK="$(mktemp -d)"; trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export TESSERA_DATABASE_URL="${DATABASE_URL:-sqlite://$WORK/bench.db?mode=rwc}"
-export TESSERA_ADMIN_PASSWORD="bench-admin-password" RUST_LOG=warn
+export TESSERA_ADMIN_PASSWORD="bench-admin-password"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 USERS="${BENCH_USERS:-$CONC}"
 for i in $(seq 0 $((USERS - 1))); do
@@ -36,7 +36,8 @@ case "$MODE" in
                 --redirect-uri http://127.0.0.1:5173/ --scope read >/dev/null
         fi ;;
 esac
-$BIN/tessera serve --listen "127.0.0.1:$PORT" & SERVER=$!
+# Logging as shipped (RUST_LOG unset: a line per request), to a file as a service would.
+$BIN/tessera serve --listen "127.0.0.1:$PORT" 2>"$WORK/server.log" & SERVER=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 $BIN/tessera-load --url "http://127.0.0.1:$PORT" --client "$CLIENT" "${SECRET[@]}" --user bench \
     --users "$USERS" --password bench-password --mode "$MODE" --concurrency "$CONC" --seconds "$SECS" \

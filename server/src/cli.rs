@@ -161,7 +161,11 @@ enum KeysCmd {
         alg: String,
     },
     /// Retire a key at once: it stops signing and leaves the JWKS
-    Retire { kid: String },
+    Retire {
+        /// A key id is base64url, so it may begin with `-`.
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -514,4 +518,21 @@ async fn keys_cmd(settings: &Settings, clock: &Clock, cmd: KeysCmd) -> anyhow::R
     std::io::stdout().flush()?;
     state.db.clone().close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command, KeysCmd};
+
+    #[test]
+    fn a_key_id_may_begin_with_a_hyphen() {
+        let cli = Cli::try_parse_from(["tessera", "keys", "retire", "-yVd3kQ"]);
+        match cli.map(|c| c.command) {
+            Ok(Some(Command::Keys(KeysCmd::Retire { kid }))) => assert_eq!(kid, "-yVd3kQ"),
+            Ok(_) => panic!("parsed as another command"),
+            Err(e) => panic!("{e}"),
+        }
+    }
 }
