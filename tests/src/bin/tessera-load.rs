@@ -10,6 +10,9 @@
 //!              [--users N] [--mode MODE] [--concurrency 32] [--seconds 10]
 //!              [--client-secret S]    (a confidential client: HTTP Basic on every call)
 //!              [--redirect-uri URI]   (code mode: the client's registered redirect URI)
+//!              [--refresh-tokens FILE] [--token-path PATH]
+//!                                     (refresh mode against a peer server: chain i starts
+//!                                     from line i of FILE; its token endpoint's path)
 //! ```
 //!
 //! Setup (the sign-ins that start the chains, the sign-in sessions, the token to
@@ -51,6 +54,11 @@ struct Args {
     max_requests: u64,
     redirect_uri: String,
     client_secret: Option<String>,
+    /// Refresh mode: start chain `i` from line `i` of this file instead of a sign-in
+    /// (a peer server seeded its own).
+    refresh_tokens: Vec<String>,
+    /// The token endpoint's path (a peer's may differ).
+    token_path: String,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -66,6 +74,8 @@ fn parse_args() -> anyhow::Result<Args> {
         max_requests: 5_000_000,
         redirect_uri: "http://127.0.0.1:5173/".into(),
         client_secret: None,
+        refresh_tokens: Vec::new(),
+        token_path: "/oauth/token".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -82,6 +92,12 @@ fn parse_args() -> anyhow::Result<Args> {
             "--max-requests" => a.max_requests = val()?.parse()?,
             "--redirect-uri" => a.redirect_uri = val()?,
             "--client-secret" => a.client_secret = Some(val()?),
+            "--refresh-tokens" => {
+                let path = val()?;
+                let text = std::fs::read_to_string(&path).with_context(|| path.clone())?;
+                a.refresh_tokens = text.lines().map(str::to_owned).collect();
+            }
+            "--token-path" => a.token_path = val()?,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -96,7 +112,14 @@ fn parse_args() -> anyhow::Result<Args> {
     if !MODES.contains(&a.mode.as_str()) {
         bail!("--mode must be one of {}", MODES.join(", "));
     }
-    let needs_password = matches!(a.mode.as_str(), "refresh" | "login" | "code");
+    if !a.refresh_tokens.is_empty() && a.refresh_tokens.len() < a.concurrency {
+        bail!("--refresh-tokens has fewer tokens than --concurrency");
+    }
+    let needs_password = match a.mode.as_str() {
+        "refresh" => a.refresh_tokens.is_empty(),
+        "login" | "code" => true,
+        _ => false,
+    };
     if needs_password && a.password.is_empty() {
         bail!("--password is required for --mode {}", a.mode);
     }
@@ -254,7 +277,7 @@ async fn worker(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap_or_else(|_| reqwest::Client::new());
-    let url = format!("{}/oauth/token", args.url);
+    let url = format!("{}{}", args.url, args.token_path);
     let username = if args.users > 0 {
         format!("{}{}", args.user, index % args.users)
     } else {
@@ -306,7 +329,9 @@ async fn worker(
     }
     let mut refresh = String::new();
     let mut previous = String::new();
-    if args.mode == "refresh" {
+    if let Some(seeded) = args.refresh_tokens.get(index) {
+        refresh = seeded.clone();
+    } else if args.mode == "refresh" {
         match send(token_call(&login)).await {
             (200, body) if body["refresh_token"].is_string() => {
                 refresh = body["refresh_token"]
