@@ -39,6 +39,27 @@ esac
 # Logging as shipped (RUST_LOG unset: a line per request), to a file as a service would.
 $BIN/tessera serve --listen "127.0.0.1:$PORT" 2>"$WORK/server.log" & SERVER=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-$BIN/tessera-load --url "http://127.0.0.1:$PORT" --client "$CLIENT" "${SECRET[@]}" --user bench \
+# The server's CPU time, sampled every 0.2 s, to report it over the measured window only.
+( while kill -0 $SERVER 2>/dev/null; do
+      echo "$(date +%s%3N) $(awk '{print $14 + $15}' /proc/$SERVER/stat)"; sleep 0.2
+  done ) > "$WORK/cpu" 2>/dev/null & SAMPLER=$!
+RESULT=$($BIN/tessera-load --url "http://127.0.0.1:$PORT" --client "$CLIENT" "${SECRET[@]}" --user bench \
     --users "$USERS" --password bench-password --mode "$MODE" --concurrency "$CONC" --seconds "$SECS" \
-    --redirect-uri http://127.0.0.1:5173/
+    --redirect-uri http://127.0.0.1:5173/)
+END_MS=$(date +%s%3N); END_TICKS=$(awk '{print $14 + $15}' /proc/$SERVER/stat)
+PEAK_KIB=$(awk '/VmHWM/ {print $2}' /proc/$SERVER/status)
+kill $SAMPLER 2>/dev/null || true
+# Print the driver's line with the server's cores in use (measured window) and peak RSS.
+python3 - "$RESULT" "$WORK/cpu" "$END_MS" "$END_TICKS" "$PEAK_KIB" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+result, cpu_file, end_ms, end_ticks, peak_kib, hz = sys.argv[1:7]
+r = json.loads(result)
+start = int(end_ms) - int(r["seconds"] * 1000)
+samples = [tuple(map(int, l.split())) for l in open(cpu_file) if len(l.split()) == 2]
+before = [s for s in samples if s[0] <= start] or samples[:1]
+at, ticks = before[-1]
+secs = (int(end_ms) - at) / 1000
+r["server_cores"] = round((int(end_ticks) - ticks) / int(hz) / secs, 2) if secs > 0 else None
+r["server_peak_rss_mib"] = round(int(peak_kib) / 1024)
+print(json.dumps(r))
+PY

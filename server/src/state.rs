@@ -26,6 +26,8 @@ pub struct Inner {
     pub origins: crate::web::cors::OriginCache,
     /// Client rows for the protocol endpoints, at most a second old.
     pub clients: store::client_cache::ClientCache,
+    /// Revoked client-credentials tokens, at most a second old.
+    pub revoked: store::revoked::RevokedCache,
     /// The refresh path's group commit (oauth/refresh/group_commit.rs).
     pub rotations: RotationQueue,
     keys: RwLock<Arc<KeyRing>>,
@@ -66,6 +68,7 @@ impl AppState {
             kek,
             origins: Default::default(),
             clients: Default::default(),
+            revoked: Default::default(),
             rotations,
             keys: RwLock::new(Arc::new(KeyRing::default())),
             serving: true,
@@ -91,6 +94,7 @@ impl AppState {
             kek: None,
             origins: Default::default(),
             clients: Default::default(),
+            revoked: Default::default(),
             rotations: RotationQueue::closed(),
             keys: RwLock::new(Arc::new(KeyRing::default())),
             serving: false,

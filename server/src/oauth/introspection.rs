@@ -6,7 +6,7 @@ use crate::crypto::jwt::{self, AccessClaims};
 use crate::domain::RefreshTokenValue;
 use crate::state::AppState;
 use crate::store::entities::{client, user};
-use crate::store::{revoked, rotation, sessions, users};
+use crate::store::{rotation, sessions, users};
 
 /// What introspection reports about an active token.
 #[derive(Debug, Default)]
@@ -54,7 +54,9 @@ async fn enabled_user(state: &AppState, id: &str) -> Result<Option<user::Model>,
 }
 
 /// The signature and expiry hold (the caller verified them); this checks the rest,
-/// every time, against the database.
+/// every time: the family and the user in the database, the client and the revoked
+/// client-credentials tokens through their caches (at most a second old; this
+/// instance's own changes at once).
 pub async fn standing(state: &AppState, claims: &AccessClaims) -> Result<Standing, OAuthError> {
     let now = state.clock.now_ms();
     let Some(client) = enabled_client(state, &claims.client_id).await? else {
@@ -62,7 +64,10 @@ pub async fn standing(state: &AppState, claims: &AccessClaims) -> Result<Standin
     };
     let Some(sid) = &claims.sid else {
         let stands = client.accepts_tokens_issued_at(super::issued_ms(claims))
-            && !revoked::is_revoked(&state.db.read, &claims.jti).await?;
+            && !state
+                .revoked
+                .contains(&state.db.read, &claims.jti, now)
+                .await?;
         return Ok(if stands {
             Standing::Client
         } else {

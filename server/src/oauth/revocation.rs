@@ -82,6 +82,7 @@ pub async fn revoke(
             )
             .await?;
             txn.commit().await?;
+            state.revoked.changed();
             return Ok(());
         }
         claims.sid

@@ -332,20 +332,29 @@ async fn worker(
     if let Some(seeded) = args.refresh_tokens.get(index) {
         refresh = seeded.clone();
     } else if args.mode == "refresh" {
-        match send(token_call(&login)).await {
-            (200, body) if body["refresh_token"].is_string() => {
-                refresh = body["refresh_token"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
+        // Sign-ins beyond the server's hashing queue are refused with 503: try again
+        // shortly, as a client would (for up to about 10 s).
+        for attempt in 1.. {
+            match send(token_call(&login)).await {
+                (200, body) if body["refresh_token"].is_string() => {
+                    refresh = body["refresh_token"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned();
+                }
+                (503, _) if attempt < 50 => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+                (status, body) => {
+                    let key = format!(
+                        "sign-in: {status} {}",
+                        body["error"].as_str().unwrap_or("?")
+                    );
+                    stats.errors.insert(key, 1);
+                }
             }
-            (status, body) => {
-                let key = format!(
-                    "sign-in: {status} {}",
-                    body["error"].as_str().unwrap_or("?")
-                );
-                stats.errors.insert(key, 1);
-            }
+            break;
         }
     }
     start.wait().await;
