@@ -3,7 +3,9 @@
 //! leeway retry. Nothing here opens a transaction; the grant does.
 
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::sea_query::{
+    Condition, Expr, ExprTrait, Query, QueryStatementBuilder, SelectStatement,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::entities::refresh_family::{self, Entity as Families};
@@ -175,17 +177,24 @@ pub async fn unclaim(db: &impl ConnectionTrait, ids: &[i64]) -> Result<(), DbErr
 /// a client revokes its families in the same transaction, so the family check covers a
 /// client changed since.)
 fn token_is_usable(now: Millis) -> Condition {
-    Condition::all().add(Expr::exists(family_live(now))).add(
+    // The family check is a scalar subquery (a count of 0 or 1), not `EXISTS`: PostgreSQL
+    // turns `EXISTS` into a join that it may drive from the families, through the
+    // family index, scanning every token of each family's chain for the presented
+    // hashes (a generic plan estimates one live family); a scalar subquery stays a check
+    // per claimed row. Refresh fell from 4.3k to 2.7k rotations/s within 30 s of load.
+    let live = Expr::SubQuery(None, Box::new(family_live(now).into_sub_query_statement()));
+    Condition::all().add(live.eq(1)).add(
         Condition::any()
             .add(Expr::col((refresh_token::Entity, refresh_token::Column::UserId)).is_null())
             .add(Expr::exists(user_enabled())),
     )
 }
 
-/// `SELECT 1 FROM refresh_families WHERE id = refresh_tokens.family_id AND` live at `now`.
+/// `SELECT COUNT(*) FROM refresh_families WHERE id = refresh_tokens.family_id AND` live
+/// at `now`.
 fn family_live(now: Millis) -> SelectStatement {
     Query::select()
-        .expr(Expr::val(1))
+        .expr(Expr::col((refresh_family::Entity, refresh_family::Column::Id)).count())
         .from(refresh_family::Entity)
         .and_where(
             Expr::col((refresh_family::Entity, refresh_family::Column::Id))
