@@ -154,6 +154,9 @@ async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
     }
 }
 
+/// Setup sign-ins in flight at once (the server's hashing queue is short by design).
+const SETUP_SIGN_INS: usize = 8;
+
 /// RFC 7636 appendix B's verifier and challenge: any valid pair serves a load test.
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -270,6 +273,7 @@ async fn worker(
     args: std::sync::Arc<Args>,
     index: usize,
     start: std::sync::Arc<tokio::sync::Barrier>,
+    sign_ins: std::sync::Arc<tokio::sync::Semaphore>,
     budget: u64,
 ) -> Stats {
     let http = reqwest::Client::builder()
@@ -332,8 +336,9 @@ async fn worker(
     if let Some(seeded) = args.refresh_tokens.get(index) {
         refresh = seeded.clone();
     } else if args.mode == "refresh" {
-        // Sign-ins beyond the server's hashing queue are refused with 503: try again
-        // shortly, as a client would (for up to about 10 s).
+        // A few sign-ins at a time, as the server hashes a few at a time; one refused
+        // with 503 (the hashing queue is full) is tried again shortly, for up to ~10 s.
+        let _turn = sign_ins.acquire().await;
         for attempt in 1.. {
             match send(token_call(&login)).await {
                 (200, body) if body["refresh_token"].is_string() => {
@@ -450,8 +455,12 @@ async fn main() -> anyhow::Result<()> {
     let budget = args.max_requests / args.concurrency.max(1) as u64;
     let setup_started = Instant::now();
     let start = std::sync::Arc::new(tokio::sync::Barrier::new(args.concurrency + 1));
+    let sign_ins = std::sync::Arc::new(tokio::sync::Semaphore::new(SETUP_SIGN_INS));
     let handles: Vec<_> = (0..args.concurrency)
-        .map(|i| tokio::spawn(worker(args.clone(), i, start.clone(), budget)))
+        .map(|i| {
+            let (args, start, sign_ins) = (args.clone(), start.clone(), sign_ins.clone());
+            tokio::spawn(worker(args, i, start, sign_ins, budget))
+        })
         .collect();
     start.wait().await;
     let setup_secs = setup_started.elapsed().as_secs_f64();

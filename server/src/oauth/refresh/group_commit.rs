@@ -37,8 +37,10 @@ use crate::store::clients::ClientPolicy;
 use crate::store::entities::refresh_token;
 use crate::store::{Db, Fault, audit, classify, rotation, users};
 
-/// The most rotations one transaction commits.
-const MAX_BATCH: usize = 256;
+/// The most rotations one transaction commits. Larger batches made PostgreSQL's
+/// multi-row inserts superlinear (thousands of bind parameters: 181 rows took 90 ms,
+/// 30 rows 1.3 ms), so 256 waiting chains got 1,000 rotations/s; with 64, 10,000/s.
+const MAX_BATCH: usize = 64;
 /// Rotations waiting beyond this many make the next request wait to enqueue.
 const QUEUE_DEPTH: usize = 4 * MAX_BATCH;
 
@@ -70,9 +72,9 @@ struct Pending {
 }
 
 /// The queue in front of the writer task. One writer per instance, on either database:
-/// SQLite takes one writer at a time anyway, and on PostgreSQL concurrent batches only
-/// contended (BENCHMARKS.md: one lane 3.8-4.0k rotations/s, two 3.9k, four 3.2-3.5k,
-/// eight 2.6k), while one writer's batches grow with the load.
+/// SQLite takes one writer at a time anyway, and on PostgreSQL more writers were slower
+/// on the 2-core benchmark machine (one 3.8-4.0k rotations/s, two 3.9k, four 3.2-3.5k,
+/// eight 2.6k; BENCHMARKS.md), while one writer's batches grow with the load.
 pub struct RotationQueue {
     writer: Option<mpsc::Sender<Pending>>,
 }
