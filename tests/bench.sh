@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: a release server on a fresh database (SQLite by default, PostgreSQL with
-# DATABASE_URL=postgres://...), driven by tessera-load over loopback. Prints one JSON line.
+# DATABASE_URL=postgres://...), driven by tessera-load over loopback. Prints one JSON line:
+# the driver's, with the server's cores in use over the measured window (server_cores) and
+# its peak RSS (server_peak_rss_mib). Default settings and logging, as a user gets them.
 #   tests/bench.sh [MODE] [concurrency] [seconds]
 #   MODE: refresh (default) | login | code | client_credentials | introspect | jwks
 #   BENCH_BIN: where the release binaries are (default: $CARGO_TARGET_DIR/release or
