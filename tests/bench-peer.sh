@@ -11,7 +11,7 @@ CONC="${1:-64}"; SECS="${2:-5}"
 [ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build --release -q --bin tessera --bin tessera-load
 BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}"
 [ -d tests/peer/node_modules/oidc-provider ] || (cd tests/peer && npm ci --no-audit --no-fund --silent)
-WORK="$(mktemp -d)"; trap 'kill $PEER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+WORK="$(mktemp -d)"; trap 'kill ${PEER:-} 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 TESSERA=$(BENCH_NO_BUILD=1 BENCH_BIN="$BIN" BENCH_CLIENT=confidential tests/bench.sh refresh "$CONC" "$SECS")
 echo "tessera: $TESSERA"

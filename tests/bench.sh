@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 MODE="${1:-refresh}"; CONC="${2:-32}"; SECS="${3:-10}"
 [ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build --release -q --bin tessera --bin tessera-load
 BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}"
-WORK="$(mktemp -d)"; trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+WORK="$(mktemp -d)"; trap 'kill ${SERVER:-} 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export TESSERA_DATABASE_URL="${DATABASE_URL:-sqlite://$WORK/bench.db?mode=rwc}"
 export TESSERA_ADMIN_PASSWORD="bench-admin-password"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -1,8 +1,9 @@
 //! The `tessera` command line, an edge like the HTTP API: every user, client and key
 //! subcommand parses its arguments and calls the same operation of [`crate::admin`] as
 //! the admin API (audited with the actor `cli`). They work against the same database as
-//! `serve`, also while a server is running; users and clients are read per request, so
-//! changes take effect at once, and keys within `key_reload_interval`.
+//! `serve`, also while a server is running: user changes take effect at once, client
+//! changes within a second (the server's client cache), keys within
+//! `key_reload_interval`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;

@@ -112,8 +112,7 @@ impl Default for Metrics {
             "Database transaction latency by operation",
             db_seconds.clone(),
         );
-        let group_commit_size =
-            Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]);
+        let group_commit_size = Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]);
         registry.register(
             "group_commit_rotations",
             "Refresh rotations committed together in one transaction",

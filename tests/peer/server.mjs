@@ -1,4 +1,4 @@
-// A well-known peer for the refresh benchmark (tests/bench.sh, BENCH_PEER=1):
+// A well-known peer for the refresh benchmark (tests/bench-peer.sh):
 // node-oidc-provider with its in-memory store (the provider's adapter), refresh tokens rotated on every use (a
 // replay revokes the grant, as Tessera revokes the family), ES256 signing like Tessera's
 // default, one confidential client with HTTP Basic.

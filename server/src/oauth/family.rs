@@ -77,6 +77,14 @@ pub async fn start(
             "invalid username or password".into(),
         ));
     }
+    // Likewise the client: it was authenticated from the client cache, which may be up to
+    // a second old; one disabled or removed since gets no new family.
+    if !crate::store::clients::is_enabled(txn, &client.client_id).await? {
+        return Err(OAuthError::InvalidClient {
+            description: "client authentication failed".into(),
+            basic: false,
+        });
+    }
     audit::record(
         txn,
         now,

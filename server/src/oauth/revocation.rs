@@ -64,7 +64,9 @@ pub async fn revoke(
             )
             .await?;
             if !first {
+                // Revoked already (perhaps by a concurrent request still committing).
                 txn.commit().await?;
+                state.revoked.changed();
                 return Ok(());
             }
             audit::record(

@@ -14,7 +14,9 @@
 //!
 //! What a stale entry can do is bounded too: disabling or removing a client revokes its
 //! refresh families in the same transaction, and a rotation checks its family in the
-//! database, so no refresh outlives the change. Within the bound a replaced secret may
+//! database, so no refresh outlives the change; and a new family (password grant, code
+//! exchange) re-reads the client in its own transaction
+//! ([`crate::store::clients::is_enabled`]). Within the bound a replaced secret may
 //! still authenticate, and a removed client may still get client-credentials tokens.
 //! The administration API reads the table directly.
 

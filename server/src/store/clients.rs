@@ -30,6 +30,16 @@ pub async fn find(
     Clients::find_by_id(client_id.to_owned()).one(db).await
 }
 
+/// Whether the client exists and is enabled, read in `db` (a transaction): the client
+/// cache may be a second old, and a new family must not outlive a change that committed.
+pub async fn is_enabled(db: &impl ConnectionTrait, client_id: &str) -> Result<bool, DbErr> {
+    Ok(Clients::find_by_id(client_id.to_owned())
+        .filter(client::Column::Disabled.eq(false))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<client::Model>, DbErr> {
     Clients::find()
         .order_by_asc(client::Column::ClientId)

@@ -65,6 +65,8 @@ const MAX_CACHED: u64 = 100_000;
 #[derive(Default)]
 pub struct RevokedCache {
     snapshot: RwLock<Option<Snapshot>>,
+    /// One reload at a time; checks that find it running wait for its result.
+    reload: tokio::sync::Mutex<()>,
     /// Bumped by [`RevokedCache::changed`]: a read that began before is not kept.
     changes: AtomicU64,
 }
@@ -82,6 +84,20 @@ impl RevokedCache {
         jti: &str,
         now: Millis,
     ) -> Result<bool, DbErr> {
+        let fresh = {
+            let snapshot = self.snapshot.read().unwrap_or_else(|p| p.into_inner());
+            snapshot
+                .as_ref()
+                .filter(|s| s.read_at.elapsed() < REVOKED_CACHE_TTL)
+                .map(|s| s.jtis.clone())
+        };
+        match fresh {
+            Some(Some(jtis)) => return Ok(jtis.contains(jti)),
+            Some(None) => return is_revoked(db, jti).await,
+            None => {}
+        }
+        let _reloading = self.reload.lock().await;
+        // Another check may have reloaded while this one waited.
         let fresh = {
             let snapshot = self.snapshot.read().unwrap_or_else(|p| p.into_inner());
             snapshot
@@ -117,10 +133,13 @@ impl RevokedCache {
         Ok(answer)
     }
 
-    /// A token was revoked through this instance: the next check reads the table.
+    /// A token was revoked through this instance: the next check reads the table (while
+    /// the set is too large to keep, every check does already).
     pub fn changed(&self) {
         let mut snapshot = self.snapshot.write().unwrap_or_else(|p| p.into_inner());
         self.changes.fetch_add(1, Ordering::AcqRel);
-        *snapshot = None;
+        if snapshot.as_ref().is_some_and(|s| s.jtis.is_some()) {
+            *snapshot = None;
+        }
     }
 }

@@ -132,7 +132,8 @@ fn token_model(t: TokenRow, meta: &RequestMeta, now: Millis) -> refresh_token::A
 /// The compare-and-set at the heart of rotation, for all the tokens of a group commit in
 /// one statement: of the rows whose hash is among `token_hashes`, marks used and returns
 /// those that are unused and unexpired, whose family is live and whose user (if any)
-/// exists and is enabled (`UPDATE ... WHERE used_at IS NULL AND EXISTS(...) RETURNING *`).
+/// exists and is enabled (`UPDATE ... WHERE used_at IS NULL AND (SELECT COUNT(...)) = 1
+/// ... RETURNING *`).
 /// Each row is claimed at most once, however often its hash is listed, so of any number
 /// of concurrent callers on any number of instances exactly one gets it, and a user
 /// disabled by a transaction that committed first is honoured.
@@ -190,7 +191,7 @@ fn token_is_usable(now: Millis) -> Condition {
     )
 }
 
-/// `SELECT COUNT(*) FROM refresh_families WHERE id = refresh_tokens.family_id AND` live
+/// `SELECT COUNT(id) FROM refresh_families WHERE id = refresh_tokens.family_id AND` live
 /// at `now`.
 fn family_live(now: Millis) -> SelectStatement {
     Query::select()

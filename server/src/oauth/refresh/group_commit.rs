@@ -73,8 +73,8 @@ struct Pending {
 
 /// The queue in front of the writer task. One writer per instance, on either database:
 /// SQLite takes one writer at a time anyway, and on PostgreSQL more writers were slower
-/// on the 2-core benchmark machine (one 3.8-4.0k rotations/s, two 3.9k, four 3.2-3.5k,
-/// eight 2.6k; BENCHMARKS.md), while one writer's batches grow with the load.
+/// on the 2-core benchmark machine (one 3.8-4.1k rotations/s, two 3.9k, four 3.2-3.5k,
+/// eight 2.6k, measured before the claim's plan was fixed; BENCHMARKS.md), while one writer's batches grow with the load.
 pub struct RotationQueue {
     writer: Option<mpsc::Sender<Pending>>,
 }
