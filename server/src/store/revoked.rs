@@ -84,31 +84,13 @@ impl RevokedCache {
         jti: &str,
         now: Millis,
     ) -> Result<bool, DbErr> {
-        let fresh = {
-            let snapshot = self.snapshot.read().unwrap_or_else(|p| p.into_inner());
-            snapshot
-                .as_ref()
-                .filter(|s| s.read_at.elapsed() < REVOKED_CACHE_TTL)
-                .map(|s| s.jtis.clone())
-        };
-        match fresh {
-            Some(Some(jtis)) => return Ok(jtis.contains(jti)),
-            Some(None) => return is_revoked(db, jti).await,
-            None => {}
+        if let Some(answer) = self.from_snapshot(db, jti).await? {
+            return Ok(answer);
         }
         let _reloading = self.reload.lock().await;
         // Another check may have reloaded while this one waited.
-        let fresh = {
-            let snapshot = self.snapshot.read().unwrap_or_else(|p| p.into_inner());
-            snapshot
-                .as_ref()
-                .filter(|s| s.read_at.elapsed() < REVOKED_CACHE_TTL)
-                .map(|s| s.jtis.clone())
-        };
-        match fresh {
-            Some(Some(jtis)) => return Ok(jtis.contains(jti)),
-            Some(None) => return is_revoked(db, jti).await,
-            None => {}
+        if let Some(answer) = self.from_snapshot(db, jti).await? {
+            return Ok(answer);
         }
         let read_at = Instant::now();
         let changes = self.changes.load(Ordering::Acquire);
@@ -131,6 +113,27 @@ impl RevokedCache {
             *snapshot = Some(Snapshot { read_at, jtis });
         }
         Ok(answer)
+    }
+
+    /// The answer while the snapshot is fresh (from the database while the set is too
+    /// large to keep); `None` when it must be read again.
+    async fn from_snapshot(
+        &self,
+        db: &impl ConnectionTrait,
+        jti: &str,
+    ) -> Result<Option<bool>, DbErr> {
+        let fresh = {
+            let snapshot = self.snapshot.read().unwrap_or_else(|p| p.into_inner());
+            snapshot
+                .as_ref()
+                .filter(|s| s.read_at.elapsed() < REVOKED_CACHE_TTL)
+                .map(|s| s.jtis.clone())
+        };
+        match fresh {
+            Some(Some(jtis)) => Ok(Some(jtis.contains(jti))),
+            Some(None) => is_revoked(db, jti).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// A token was revoked through this instance: the next check reads the table (while

@@ -376,3 +376,32 @@ async fn saturated_hashing_answers_503_with_retry_after() {
     assert_eq!(ok + busy.len(), answers.len());
     app.stop().await;
 }
+
+/// The token endpoint authenticates clients from a cache up to a second old, so another
+/// instance or the CLI may disable a client that this one still holds. A new family
+/// re-reads the client in its own transaction: the cached row gets no session.
+#[tokio::test]
+async fn a_client_disabled_elsewhere_gets_no_new_family_from_a_cached_row() {
+    let app = spawn_app().await;
+    app.add_user("alice", "alice-password", false).await;
+    app.add_client(ClientSpec::public("web")).await;
+    // Authenticates the client (it is cached now) and fails on the token.
+    let r = app
+        .oauth_post(
+            "/oauth/token",
+            Auth::Public("web"),
+            &[("grant_type", "refresh_token"), ("refresh_token", "tsr_x")],
+        )
+        .await;
+    assert_eq!(r.str("error"), "invalid_grant", "{}", r.body);
+    // Disabled behind this instance's back, as by another instance: no cache drop.
+    app.query("UPDATE clients SET disabled = true WHERE client_id = 'web'")
+        .await;
+    let a = app
+        .login(Auth::Public("web"), "alice", "alice-password")
+        .await;
+    assert_eq!(a.status.as_u16(), 401, "{}", a.body);
+    assert_eq!(a.str("error"), "invalid_client");
+    let families = app.query("SELECT id FROM refresh_families").await;
+    assert!(families.is_empty(), "{} families", families.len());
+}
