@@ -84,12 +84,12 @@ impl RevokedCache {
         jti: &str,
         now: Millis,
     ) -> Result<bool, DbErr> {
-        if let Some(answer) = self.from_snapshot(db, jti).await? {
+        if let Some(answer) = self.answer_from_snapshot(db, jti).await? {
             return Ok(answer);
         }
         let _reloading = self.reload.lock().await;
         // Another check may have reloaded while this one waited.
-        if let Some(answer) = self.from_snapshot(db, jti).await? {
+        if let Some(answer) = self.answer_from_snapshot(db, jti).await? {
             return Ok(answer);
         }
         let read_at = Instant::now();
@@ -117,7 +117,7 @@ impl RevokedCache {
 
     /// The answer while the snapshot is fresh (from the database while the set is too
     /// large to keep); `None` when it must be read again.
-    async fn from_snapshot(
+    async fn answer_from_snapshot(
         &self,
         db: &impl ConnectionTrait,
         jti: &str,
