@@ -56,11 +56,7 @@ impl PasswordHasher {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| HashError::Internal(format!("invalid argon2 parameters: {e}")))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let dummy_password = crate::crypto::random::bytes::<16>();
-        let dummy_hash = argon
-            .hash_password(&dummy_password)
-            .map_err(|e| HashError::Internal(e.to_string()))?
-            .to_string();
+        let dummy_hash = dummy_phc(cost);
         Ok(PasswordHasher {
             argon,
             running: Arc::new(Semaphore::new(concurrency.max(1))),
@@ -75,24 +71,61 @@ impl PasswordHasher {
         self.queued.load(Ordering::Relaxed)
     }
 
+    /// Takes a place among the hashes allowed at once, or answers [`HashError::Busy`] at
+    /// once. A sign-in takes its place before it touches the database, so a request shed
+    /// for load costs nothing and counts against no one.
+    pub fn admit(&self) -> Result<Admitted<'_>, HashError> {
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(HashError::Busy);
+        }
+        Ok(Admitted { hasher: self })
+    }
+
     pub async fn hash(&self, password: &str) -> Result<String, HashError> {
         let argon = self.argon.clone();
         let password = password.as_bytes().to_vec();
-        self.run(move || {
-            argon
-                .hash_password(&password)
-                .map(|h| h.to_string())
-                .map_err(|e| HashError::Internal(e.to_string()))
-        })
-        .await?
+        self.admit()?
+            .run(move || {
+                argon
+                    .hash_password(&password)
+                    .map(|h| h.to_string())
+                    .map_err(|e| HashError::Internal(e.to_string()))
+            })
+            .await?
     }
+}
 
+/// A PHC string with the given cost, a random salt and a random output: verifying a
+/// password against it costs exactly what verifying against a real hash costs (argon2
+/// runs in full, then the outputs are compared), and nothing matches it. Made without
+/// hashing, so a server does not spend a hash's time and memory at start.
+fn dummy_phc(cost: Argon2Cost) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+    let salt = b64.encode(crate::crypto::random::bytes::<16>());
+    let output = b64.encode(crate::crypto::random::bytes::<32>());
+    let Argon2Cost {
+        memory_kib: m,
+        iterations: t,
+        parallelism: p,
+    } = cost;
+    format!("$argon2id$v=19$m={m},t={t},p={p}${salt}${output}")
+}
+
+/// A place among the hashes allowed at once, held from [`PasswordHasher::admit`] until
+/// the hash it was taken for is done (or the place is dropped unused).
+pub struct Admitted<'a> {
+    hasher: &'a PasswordHasher,
+}
+
+impl Admitted<'_> {
     /// Verifies `password` against `stored`, or against a dummy hash when `stored` is
     /// `None` (unknown user), which always fails but costs the same.
-    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, HashError> {
+    pub async fn verify(self, password: &str, stored: Option<&str>) -> Result<bool, HashError> {
         let known = stored.is_some();
-        let phc = stored.unwrap_or(&self.dummy_hash).to_owned();
-        let argon = self.argon.clone();
+        let phc = stored.unwrap_or(&self.hasher.dummy_hash).to_owned();
+        let argon = self.hasher.argon.clone();
         let password = password.as_bytes().to_vec();
         let ok = self
             .run(move || match PasswordHash::new(&phc) {
@@ -104,15 +137,11 @@ impl PasswordHasher {
     }
 
     async fn run<T: Send + 'static>(
-        &self,
+        self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.capacity {
-            self.queued.fetch_sub(1, Ordering::AcqRel);
-            return Err(HashError::Busy);
-        }
-        let _guard = QueueGuard(&self.queued);
         let _permit = self
+            .hasher
             .running
             .acquire()
             .await
@@ -123,11 +152,9 @@ impl PasswordHasher {
     }
 }
 
-struct QueueGuard<'a>(&'a AtomicUsize);
-
-impl Drop for QueueGuard<'_> {
+impl Drop for Admitted<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.hasher.queued.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -153,10 +180,41 @@ mod tests {
         let h = cheap();
         let phc = h.hash("correct horse").await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
-        assert!(h.verify("correct horse", Some(&phc)).await.unwrap());
-        assert!(!h.verify("wrong horse", Some(&phc)).await.unwrap());
-        assert!(!h.verify("correct horse", None).await.unwrap());
-        assert!(!h.verify("x", Some("not a phc string")).await.unwrap());
+        let verify = |p: &'static str, stored: Option<&str>| {
+            let stored = stored.map(str::to_owned);
+            let h = &h;
+            async move { h.admit().unwrap().verify(p, stored.as_deref()).await.unwrap() }
+        };
+        assert!(verify("correct horse", Some(&phc)).await);
+        assert!(!verify("wrong horse", Some(&phc)).await);
+        assert!(!verify("correct horse", None).await);
+        assert!(!verify("x", Some("not a phc string")).await);
+    }
+
+    #[tokio::test]
+    async fn admission_is_bounded_and_released() {
+        let h = cheap(); // 2 running + 8 waiting
+        let places: Vec<_> = (0..10).map(|_| h.admit().unwrap()).collect();
+        assert_eq!(h.in_flight(), 10);
+        assert!(matches!(h.admit(), Err(HashError::Busy)));
+        assert!(matches!(h.hash("x").await, Err(HashError::Busy)));
+        drop(places);
+        assert_eq!(h.in_flight(), 0);
+        assert!(h.admit().unwrap().verify("x", None).await.is_ok());
+        assert_eq!(h.in_flight(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_dummy_hash_has_the_real_shape_and_cost() {
+        let h = cheap();
+        let real = h.hash("some password").await.unwrap();
+        let dummy = PasswordHash::new(&h.dummy_hash).unwrap();
+        let real = PasswordHash::new(&real).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params, real.params);
+        assert_eq!(dummy.salt.map(|s| s.len()), real.salt.map(|s| s.len()));
+        assert_eq!(dummy.hash.map(|o| o.len()), real.hash.map(|o| o.len()));
     }
 
     #[test]

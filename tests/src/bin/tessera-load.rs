@@ -22,7 +22,8 @@
 //! Modes: `refresh` (the default), `login` (password grant), `code` (browser flow),
 //! `client_credentials`, `introspect` (of a client-credentials token, by the same
 //! confidential client) and `jwks`. It prints one JSON line: ok, errors by kind,
-//! throttled, rps, p50/p90/p99/max in ms, and for `refresh` how many chains were
+//! throttled, busy (503s with `Retry-After`, their p99 and max; the worker then waits as
+//! told), rps, p50/p90/p99/max in ms, and for `refresh` how many chains were
 //! verified at the end (the previous token of each chain is refused as a replay, and the
 //! replay revoked the chain's newest token too).
 //!
@@ -135,6 +136,8 @@ struct Stats {
     latencies_us: Vec<u64>,
     ok: u64,
     throttled: u64,
+    /// Latencies of the 503 answers (load shed), which the client then honours.
+    busy_us: Vec<u64>,
     errors: std::collections::BTreeMap<String, u64>,
     chains_verified: u64,
     chains_unverified: u64,
@@ -148,7 +151,16 @@ async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
     match req.send().await {
         Ok(r) => {
             let status = r.status().as_u16();
-            (status, r.json().await.unwrap_or(Value::Null))
+            let retry_after = r
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            let mut body = r.json().await.unwrap_or(Value::Null);
+            if let (Some(secs), Value::Object(o)) = (retry_after, &mut body) {
+                o.insert("retry_after".into(), secs.into());
+            }
+            (status, body)
         }
         Err(e) => (0, Value::String(e.to_string())),
     }
@@ -414,6 +426,12 @@ async fn worker(
                 .unwrap_or(1);
             let until = Instant::now() + Duration::from_secs(wait);
             tokio::time::sleep_until(until.min(deadline).into()).await;
+        } else if status == 503 && body["retry_after"].is_u64() {
+            // Shed for load: a well-behaved client waits as told.
+            stats.busy_us.push(took);
+            let wait = body["retry_after"].as_u64().unwrap_or(1);
+            let until = Instant::now() + Duration::from_secs(wait);
+            tokio::time::sleep_until(until.min(deadline).into()).await;
         } else {
             let key = format!("{status} {}", body["error"].as_str().unwrap_or("?"));
             *stats.errors.entry(key).or_default() += 1;
@@ -473,14 +491,15 @@ async fn main() -> anyhow::Result<()> {
         all.chains_verified += s.chains_verified;
         all.chains_unverified += s.chains_unverified;
         all.latencies_us.extend(s.latencies_us);
+        all.busy_us.extend(s.busy_us);
         for (k, v) in s.errors {
             *all.errors.entry(k).or_default() += v;
         }
     }
     let secs = started.elapsed().as_secs_f64();
     all.latencies_us.sort_unstable();
-    let pct = |p: f64| {
-        let v = &all.latencies_us;
+    all.busy_us.sort_unstable();
+    let pct_of = |v: &[u64], p: f64| {
         if v.is_empty() {
             0.0
         } else {
@@ -488,6 +507,7 @@ async fn main() -> anyhow::Result<()> {
             (ms * 100.0).round() / 100.0
         }
     };
+    let pct = |p: f64| pct_of(&all.latencies_us, p);
     let line = serde_json::json!({
         "mode": args.mode,
         "concurrency": args.concurrency,
@@ -502,6 +522,9 @@ async fn main() -> anyhow::Result<()> {
         "p99_ms": pct(0.99),
         "max_ms": pct(1.0),
         "throttled": all.throttled,
+        "busy": all.busy_us.len(),
+        "busy_p99_ms": pct_of(&all.busy_us, 0.99),
+        "busy_max_ms": pct_of(&all.busy_us, 1.0),
         "errors": all.errors,
         "chains_verified": all.chains_verified,
         "chains_unverified": all.chains_unverified,

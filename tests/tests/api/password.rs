@@ -377,6 +377,44 @@ async fn saturated_hashing_answers_503_with_retry_after() {
     app.stop().await;
 }
 
+/// A flood of sign-ins with the right password for one name: the ones shed for load get
+/// 503, are answered before any table is touched, and count against no one, so the owner
+/// is never told "too many failed sign-ins" for having been refused by a busy server.
+#[tokio::test]
+async fn sign_ins_shed_for_load_do_not_count_against_the_name() {
+    let app = spawn_app_with(|s| {
+        s.argon2 = Default::default();
+        s.hash_concurrency = Some(1);
+        s.hash_queue = 0;
+    })
+    .await;
+    app.add_user("grace", "grace-password", false).await;
+    app.add_client(ClientSpec::public("web")).await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let attempts = (0..20).map(|_| app.login(Auth::Public("web"), "grace", "grace-password"));
+        for a in futures::future::join_all(attempts).await {
+            match a.status.as_u16() {
+                200 => {}
+                503 => assert_eq!(a.headers["retry-after"], "1"),
+                other => panic!("{other}: {}", a.body),
+            }
+            statuses.push(a.status.as_u16());
+        }
+    }
+    assert!(statuses.contains(&503), "the hasher was never saturated");
+    // Every attempt shed for load left no row: at most the admitted ones were counted,
+    // and each success cleared its count.
+    let rows = app
+        .query("SELECT failures FROM login_throttle WHERE key LIKE 'user:%'")
+        .await;
+    assert!(rows.is_empty(), "{} throttle rows", rows.len());
+    app.login(Auth::Public("web"), "grace", "grace-password")
+        .await
+        .assert_ok();
+    app.stop().await;
+}
+
 /// The token endpoint authenticates clients from a cache up to a second old, so another
 /// instance or the CLI may disable a client that this one still holds. A new family
 /// re-reads the client in its own transaction: the cached row gets no session.
