@@ -183,7 +183,13 @@ mod tests {
         let verify = |p: &'static str, stored: Option<&str>| {
             let stored = stored.map(str::to_owned);
             let h = &h;
-            async move { h.admit().unwrap().verify(p, stored.as_deref()).await.unwrap() }
+            async move {
+                h.admit()
+                    .unwrap()
+                    .verify(p, stored.as_deref())
+                    .await
+                    .unwrap()
+            }
         };
         assert!(verify("correct horse", Some(&phc)).await);
         assert!(!verify("wrong horse", Some(&phc)).await);
