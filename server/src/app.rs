@@ -8,7 +8,6 @@ use std::time::Duration;
 use anyhow::Context;
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -115,6 +114,7 @@ pub async fn spawn(settings: Settings, opts: SpawnOptions) -> anyhow::Result<Run
     let background = vec![
         tokio::spawn(reload_keys_forever(state.clone())),
         tokio::spawn(checkpoint_forever(state.db.clone())),
+        tokio::spawn(prune_throttle_forever(state.clone())),
     ];
     tracing::info!(%addr, issuer = %state.issuer, "tessera listening");
     Ok(RunningServer {
@@ -152,6 +152,20 @@ async fn checkpoint_forever(db: Db) {
     }
 }
 
+/// How often forgotten failed-sign-in counters are deleted.
+const THROTTLE_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
+async fn prune_throttle_forever(state: AppState) {
+    loop {
+        tokio::time::sleep(THROTTLE_PRUNE_INTERVAL).await;
+        let window = state.settings.lockout.window_secs.saturating_mul(1000);
+        let now = state.clock.now_ms();
+        if let Err(e) = crate::store::throttle::prune(&state.db.write, now, window).await {
+            tracing::warn!(error = %e, "pruning failed-sign-in counters failed");
+        }
+    }
+}
+
 async fn reload_keys_forever(state: AppState) {
     let every = Duration::from_secs(state.settings.key_reload_interval.max(1));
     loop {
@@ -174,7 +188,12 @@ pub fn routes(state: &AppState) -> impl Endpoint + 'static {
         .nest("/", api)
         .around(crate::web::cors::apply)
         .around(move |ep, mut req| async move {
-            limit_body(&mut req, body_limit).await?;
+            if let Err(refused) = read_body(&mut req, body_limit).await {
+                return Ok(refused);
+            }
+            if let Some(message) = duplicate_json_key(&mut req).await {
+                return Err(poem::Error::from_string(message, StatusCode::BAD_REQUEST));
+            }
             // No text column accepts a NUL byte (PostgreSQL refuses it): refuse it in the
             // path and query here, once, with a clear error instead of a database fault.
             if req.uri().path_and_query().is_some_and(|pq| {
@@ -188,7 +207,10 @@ pub fn routes(state: &AppState) -> impl Endpoint + 'static {
                     StatusCode::BAD_REQUEST,
                 ));
             }
-            let sensitive = req.uri().path().starts_with("/oauth/");
+            // Tokens, codes, generated passwords and secrets, sessions: never cached.
+            let sensitive = ["/oauth/", "/admin/", "/me/"]
+                .iter()
+                .any(|p| req.uri().path().starts_with(p));
             let mut resp = ep.call(req).await?.into_response();
             if sensitive {
                 let h = resp.headers_mut();
@@ -198,37 +220,54 @@ pub fn routes(state: &AppState) -> impl Endpoint + 'static {
             Ok(resp)
         })
         .catch_all_error(|err: poem::Error| async move { error_response(err) })
-        .around(|ep, req| async move {
-            let started = std::time::Instant::now();
-            let method = req.method().to_string();
-            let state = req.data::<AppState>().cloned();
-            let resp = ep.call(req).await?.into_response();
-            if let Some(state) = state {
-                let operation = resp
-                    .data::<poem_openapi::OperationId>()
-                    .map_or("other", |o| o.0)
-                    .to_owned();
-                state
-                    .metrics
-                    .request_seconds
-                    .get_or_create(&crate::metrics::OpLabels {
-                        op: operation.clone(),
-                    })
-                    .observe(started.elapsed().as_secs_f64());
-                state
-                    .metrics
-                    .requests
-                    .get_or_create(&crate::metrics::RequestLabels {
-                        operation,
-                        method,
-                        status: resp.status().as_u16(),
-                    })
-                    .inc();
-            }
-            Ok(resp)
-        })
-        .with(Tracing)
+        .around(observe)
         .data(state.clone())
+}
+
+/// Counts and times every request, and logs one line for it: method, path, status,
+/// duration, client address (as `trusted_proxy_hops` decides it) and operation. Never the
+/// query string, which may carry a password or a token a client put there.
+async fn observe<E: Endpoint>(ep: std::sync::Arc<E>, req: poem::Request) -> poem::Result<Response> {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path: String = req.uri().path().chars().take(256).collect();
+    let ip = crate::api::meta::request_meta(&req).ip;
+    let state = req.data::<AppState>().cloned();
+    let resp = ep.call(req).await?.into_response();
+    let elapsed = started.elapsed();
+    let operation = resp
+        .data::<poem_openapi::OperationId>()
+        .map_or("other", |o| o.0);
+    tracing::info!(
+        target: "tessera_server::request",
+        %method,
+        path,
+        status = resp.status().as_u16(),
+        micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+        ip = ip.as_deref().unwrap_or("-"),
+        operation,
+        "request"
+    );
+    if let Some(state) = state {
+        let operation = operation.to_owned();
+        state
+            .metrics
+            .request_seconds
+            .get_or_create(&crate::metrics::OpLabels {
+                op: operation.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        state
+            .metrics
+            .requests
+            .get_or_create(&crate::metrics::RequestLabels {
+                operation,
+                method: method.to_string(),
+                status: resp.status().as_u16(),
+            })
+            .inc();
+    }
+    Ok(resp)
 }
 
 /// Any error that escaped an operation (unknown path, wrong method, oversized body)
@@ -269,11 +308,53 @@ fn error_response(err: poem::Error) -> Response {
     resp
 }
 
-/// Refuses bodies over `limit` bytes: at once when `Content-Length` says so, else while
-/// reading a chunked body. Requests without a body pass untouched.
-async fn limit_body(req: &mut poem::Request, limit: usize) -> poem::Result<()> {
+/// A JSON body (already read whole) with a key given twice: the message saying which.
+async fn duplicate_json_key(req: &mut poem::Request) -> Option<String> {
+    let json = req
+        .content_type()
+        .is_some_and(|t| t.starts_with("application/json") || t.contains("+json"));
+    if !json {
+        return None;
+    }
+    let bytes = req.take_body().into_bytes().await.ok()?;
+    let found = api::json::duplicate_key(&bytes);
+    req.set_body(bytes);
+    found
+}
+
+/// Reads and drops a body, for at most [`BODY_READ_TIMEOUT`].
+async fn drain(body: poem::Body) {
+    use tokio::io::AsyncReadExt;
+    let mut reader = body.into_async_read();
+    let mut sink = tokio::io::sink();
+    let _ = tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        tokio::io::copy(&mut (&mut reader).take(DRAIN_LIMIT), &mut sink),
+    )
+    .await;
+}
+
+/// How long a client may take to send a request body once its headers are in.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A body declared too large but at most this long is read and dropped before the 413,
+/// so the client, still sending, reads the answer instead of a reset connection.
+const DRAIN_LIMIT: u64 = 1 << 20;
+
+/// Reads the whole request body (at most `limit` bytes, within [`BODY_READ_TIMEOUT`])
+/// before anything else sees the request, so every answer leaves the connection at a
+/// request boundary and a keep-alive client can reuse it. A body refused unread (too
+/// large, too slow) is answered with `Connection: close`: the client then knows not to
+/// send its next request on a connection the server is about to drop.
+async fn read_body(req: &mut poem::Request, limit: usize) -> Result<(), Response> {
+    let refuse = |message: &str, status: StatusCode| {
+        let mut resp = error_response(poem::Error::from_string(message, status));
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        resp
+    };
     let too_large = || {
-        poem::Error::from_string(
+        refuse(
             "the request body is too large",
             StatusCode::PAYLOAD_TOO_LARGE,
         )
@@ -281,20 +362,39 @@ async fn limit_body(req: &mut poem::Request, limit: usize) -> poem::Result<()> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+        .map(|v| v.to_str().ok().and_then(|v| v.parse::<u64>().ok()));
     match declared {
-        Some(n) if n > limit as u64 => Err(too_large()),
-        Some(_) => Ok(()),
-        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
-            let bytes = req
-                .take_body()
-                .into_bytes_limit(limit)
-                .await
-                .map_err(|_| too_large())?;
+        Some(Some(0)) => return Ok(()),
+        Some(Some(n)) if n > limit as u64 => {
+            if n <= DRAIN_LIMIT {
+                drain(req.take_body()).await;
+            }
+            return Err(too_large());
+        }
+        Some(Some(_)) => {}
+        Some(None) => {
+            return Err(refuse(
+                "the Content-Length header is not a number",
+                StatusCode::BAD_REQUEST,
+            ));
+        }
+        None if !req.headers().contains_key(header::TRANSFER_ENCODING) => return Ok(()),
+        None => {}
+    }
+    let body = req.take_body().into_bytes_limit(limit);
+    match tokio::time::timeout(BODY_READ_TIMEOUT, body).await {
+        Ok(Ok(bytes)) => {
             req.set_body(bytes);
             Ok(())
         }
-        None => Ok(()),
+        Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => Err(too_large()),
+        Ok(Err(_)) => Err(refuse(
+            "the request body could not be read",
+            StatusCode::BAD_REQUEST,
+        )),
+        Err(_) => Err(refuse(
+            "the request body took too long to arrive",
+            StatusCode::REQUEST_TIMEOUT,
+        )),
     }
 }

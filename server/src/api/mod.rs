@@ -12,6 +12,7 @@ pub mod client_auth;
 pub mod discovery;
 pub mod error;
 pub mod health;
+pub mod json;
 pub mod me;
 pub mod meta;
 pub mod revoke;

@@ -98,6 +98,7 @@ async fn user_management_takes_effect_at_the_token_endpoint() {
     )
     .await;
     created.assert_ok();
+    assert_eq!(created.headers["cache-control"], "no-store");
     let pw = created.body["generated_password"]
         .as_str()
         .unwrap()
@@ -268,6 +269,7 @@ async fn client_management_takes_effect_at_the_token_endpoint() {
     )
     .await;
     c.assert_ok();
+    assert_eq!(c.headers["cache-control"], "no-store");
     let secret = c.body["client_secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("tsc_"));
     assert_eq!(c.body["client"]["effective_reuse_leeway"], 5);
@@ -330,6 +332,7 @@ async fn client_management_takes_effect_at_the_token_endpoint() {
         .send_bearer(Method::POST, "/admin/v1/clients/svc/secret", &admin, None)
         .await;
     r.assert_ok();
+    assert_eq!(r.headers["cache-control"], "no-store");
     let new_secret = r.body["client_secret"].as_str().unwrap().to_owned();
     app.login(Auth::Basic("svc", &secret), "alice", "alice-password")
         .await
@@ -662,5 +665,35 @@ async fn stats_count_what_happened() {
     get(&app, &admin, "/admin/v1/stats?range=year")
         .await
         .assert_error(400, "invalid_request");
+    app.stop().await;
+}
+
+/// A JSON body that names a key twice is refused, not read as its last value: a reviewer
+/// of `{"is_admin": false, "is_admin": true}` reads the first.
+#[tokio::test]
+async fn json_bodies_with_a_key_given_twice_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let id = app.add_user("mallory", "mallory-password", false).await;
+    let r = app
+        .http
+        .patch(app.url(&format!("/admin/v1/users/{id}")))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body(r#"{"is_admin": false, "is_admin": true}"#)
+        .send()
+        .await
+        .unwrap();
+    let a = tessera_tests::TestApp::answer(r).await;
+    a.assert_error(400, "invalid_request");
+    assert!(
+        a.str("error_description").contains("is_admin"),
+        "{}",
+        a.body
+    );
+    let rows = app
+        .query("SELECT is_admin FROM users WHERE username = 'mallory'")
+        .await;
+    assert!(!rows[0].try_get::<bool>("", "is_admin").unwrap());
     app.stop().await;
 }

@@ -179,3 +179,111 @@ async fn unknown_paths_and_methods_answer_json_errors() {
     a.assert_error(405, "method_not_allowed");
     app.stop().await;
 }
+
+/// One HTTP/1.1 exchange on a raw connection: writes `request`, reads one response
+/// (headers and a `Content-Length` body). Returns the head (lower-cased) and the body.
+async fn exchange(conn: &mut tokio::net::TcpStream, request: &[u8]) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    conn.write_all(request).await.unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = conn.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "the connection closed without a response");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .map_or(0, |v| v.trim().parse().unwrap());
+    while buf.len() < head_end + len {
+        let n = conn.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "the connection closed inside a response");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = String::from_utf8_lossy(&buf[head_end..head_end + len]).into_owned();
+    (head, body)
+}
+
+/// A body the server refuses unread (over `body_limit`) ends the connection, and the
+/// answer says so (`Connection: close`), so a keep-alive client never sends its next
+/// request on a connection about to be dropped. Any other answer, error or not, leaves
+/// the connection at a request boundary, ready for the next request.
+#[tokio::test]
+async fn refused_bodies_close_the_connection_and_other_errors_keep_it() {
+    let app = spawn_app().await;
+    let addr = app.url("").trim_start_matches("http://").to_owned();
+    let post = |path: &str, body: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: {FORM}\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    let health = format!("GET /healthz HTTP/1.1\r\nhost: {addr}\r\n\r\n").into_bytes();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // Errors of every kind on one connection, each body left unread by its handler.
+    for (path, body, status) in [
+        ("/nope", "x".repeat(5_000), "404"),
+        ("/oauth/token", "grant_type=nonsense".to_owned(), "400"),
+        ("/oauth/token", "a".repeat(60_000), "400"),
+        ("/admin/v1/users", "{".repeat(10_000), "401"),
+        ("/oauth/revoke", "token=x".to_owned(), "401"),
+    ] {
+        let (head, _) = exchange(&mut conn, &post(path, &body)).await;
+        assert!(
+            head.starts_with(&format!("http/1.1 {status}")),
+            "{path}: {head}"
+        );
+        assert!(!head.contains("connection: close"), "{path}: {head}");
+        let (head, _) = exchange(&mut conn, &health).await;
+        assert!(head.starts_with("http/1.1 200"), "after {path}: {head}");
+    }
+    // Declared too large, sent whole: read and dropped, answered, then closed.
+    let big = "a".repeat(200_000);
+    let (head, body) = exchange(&mut conn, &post("/oauth/token", &big)).await;
+    assert!(head.starts_with("http/1.1 413"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert!(body.contains("invalid_request"), "{body}");
+    // Declared too large, body never sent: answered at once, closed.
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head_only =
+        format!("POST /oauth/token HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 5000000\r\n\r\n");
+    let (head, _) = exchange(&mut conn, head_only.as_bytes()).await;
+    assert!(head.starts_with("http/1.1 413"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    app.stop().await;
+}
+
+/// The case a pooled client met: a keep-alive client mixing oversized bodies with good
+/// requests sees every answer, never "connection closed before message completed".
+#[tokio::test]
+async fn a_keep_alive_client_sees_every_answer_around_oversized_bodies() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    let big = format!("grant_type=password&username={}", "a".repeat(100_000));
+    for i in 0..100 {
+        let r = http
+            .post(app.url("/oauth/token"))
+            .header("content-type", FORM)
+            .body(big.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("oversized request {i}: {e}"));
+        assert_eq!(r.status(), 413);
+        let r = http
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request {i} after an oversized one: {e}"));
+        assert_eq!(r.status(), 200);
+    }
+    app.stop().await;
+}
