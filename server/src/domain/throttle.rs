@@ -3,7 +3,7 @@
 
 use crate::clock::Millis;
 
-/// Thresholds for one kind of key (a user name, or a client address).
+/// Thresholds for one kind of key (a user name from an address, or an address).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
@@ -17,6 +17,7 @@ pub struct Thresholds {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LockoutPolicy {
+    /// For one user name from one client address (a name is never locked everywhere).
     pub user: Thresholds,
     pub address: Thresholds,
     /// How long a lock lasts.

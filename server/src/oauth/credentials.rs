@@ -1,7 +1,9 @@
 //! Checking a user name and password: the one place the brute-force rules live, for the
 //! password grant and the sign-in page alike. Attempts are throttled per user name (as
-//! typed, so unknown names behave like known ones) and per client address; unknown users
-//! cost one dummy hash, so timing does not reveal who exists.
+//! typed, so unknown names behave like known ones) from one client address, and per
+//! address across names; unknown users cost one dummy hash, so timing does not reveal
+//! who exists. A name is never locked for every address at once: whoever guesses at it
+//! from elsewhere cannot lock its owner out (docs/protocol.md).
 
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
@@ -70,10 +72,8 @@ pub async fn check(
                     client_id: Some(client_id.to_owned()),
                     ip: meta.ip.clone(),
                     reason: Some(reason.into()),
-                    // Not the name itself: people type passwords into the name field.
-                    detail: other
-                        .is_none()
-                        .then(|| json!({ "username_sha256": name_digest(username) })),
+                    // Neither the name nor a digest of it: people type passwords into
+                    // the name field, and a digest of a short secret is easily undone.
                     ..AuditEvent::new(AuditKind::LoginFailed)
                 },
             )
@@ -88,26 +88,31 @@ pub async fn check(
     Ok(user)
 }
 
-/// Clears the name's failure count after a successful sign-in.
-pub async fn succeeded(db: &impl ConnectionTrait, username: &str) -> Result<(), OAuthError> {
-    throttle::clear(db, &ThrottleKeys::user_key(username)).await?;
+/// Clears the failure count of the name from this address after a successful sign-in.
+pub async fn succeeded(
+    db: &impl ConnectionTrait,
+    username: &str,
+    meta: &RequestMeta,
+) -> Result<(), OAuthError> {
+    throttle::clear(db, &ThrottleKeys::new(username, meta).user).await?;
     Ok(())
 }
 
-/// The throttle keys of one attempt: the user name as given, and the client address.
+/// The throttle keys of one attempt: the user name as given from this client address
+/// (`user:<digest>@<address>`), and the address itself (`ip:<address>`).
 struct ThrottleKeys {
     user: String,
     address: Option<String>,
 }
 
 impl ThrottleKeys {
-    fn user_key(username: &str) -> String {
-        format!("user:{}", name_digest(username))
-    }
-
     fn new(username: &str, meta: &RequestMeta) -> Self {
+        let name = name_digest(username);
         ThrottleKeys {
-            user: Self::user_key(username),
+            user: match &meta.ip {
+                Some(ip) => format!("user:{name}@{ip}"),
+                None => format!("user:{name}"),
+            },
             address: meta.ip.as_ref().map(|ip| format!("ip:{ip}")),
         }
     }
@@ -232,7 +237,8 @@ async fn record_failure(
     Ok(())
 }
 
-/// Hex SHA-256 of a user name as typed (lower-cased), for throttle keys and audit rows.
+/// Hex SHA-256 of a user name as typed (lower-cased), for throttle keys. The keys live
+/// only in the database, for at most `window_secs` past the last failure.
 fn name_digest(name: &str) -> String {
     crate::domain::tokens_hash_presented_secret(&name.to_lowercase())
 }

@@ -2,7 +2,7 @@
 
 use sea_orm::TransactionTrait;
 
-use super::{OAuthError, TokenSet, credentials, family, resolve_scope};
+use super::{OAuthError, TokenSet, credentials, family, resolve_user_scope};
 use crate::domain::{AuditKind, GrantType, RequestMeta};
 use crate::state::AppState;
 use crate::store::audit::AuditEvent;
@@ -24,7 +24,7 @@ pub async fn grant(
     super::require_grant(&client.client_id, &policy, GrantType::Password)?;
     let user =
         credentials::check(state, &client.client_id, req.username, req.password, meta).await?;
-    let scope = resolve_scope(req.scope, &policy.scopes, user.is_admin)?;
+    let scope = resolve_user_scope(req.scope, &policy.scopes, user.is_admin)?;
 
     let now = state.clock.now_ms();
     let txn = state.db.write.begin().await?;
@@ -43,7 +43,7 @@ pub async fn grant(
         now,
     )
     .await?;
-    credentials::succeeded(&txn, req.username).await?;
+    credentials::succeeded(&txn, req.username, meta).await?;
     txn.commit().await?;
     Ok(set)
 }

@@ -50,7 +50,7 @@ pub async fn sign_in(
             "invalid username or password".into(),
         ));
     }
-    credentials::succeeded(&txn, username).await?;
+    credentials::succeeded(&txn, username, meta).await?;
     if let Some(old) = replacing.and_then(BrowserSecret::parse)
         && let Some(s) = signin::find_by_token(&txn, &old.hash()).await?
     {

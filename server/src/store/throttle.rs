@@ -73,3 +73,15 @@ pub async fn clear(db: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
         .await?;
     Ok(())
 }
+
+/// Deletes the counters that no longer matter: no failure within the window and no lock
+/// in force. Returns how many went.
+pub async fn prune(db: &impl ConnectionTrait, now: Millis, window_ms: i64) -> Result<u64, DbErr> {
+    use login_throttle::Column as C;
+    let res = Throttle::delete_many()
+        .filter(C::LastFailureAt.lte(now - window_ms))
+        .filter(C::LockedUntil.is_null().or(C::LockedUntil.lte(now)))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}

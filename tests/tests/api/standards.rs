@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use tessera_tests::{Auth, ClientSpec, TestApp, spawn_app, spawn_app_with};
+use tessera_tests::{Answer, Auth, ClientSpec, TestApp, spawn_app, spawn_app_with};
 
 use crate::password::verify_with_jwks;
 
@@ -453,6 +453,123 @@ async fn a_burst_of_concurrent_guesses_cannot_pass_the_lock_threshold() {
     assert!(
         checked <= 10,
         "at most lock_after guesses are checked, got {checked}"
+    );
+    // Each guess is counted before it is hashed, and only a name already past
+    // `delay_after` failures (3) is delayed: at least that many were really checked.
+    assert!(checked >= 3, "only {checked} guesses were checked");
+    app.stop().await;
+}
+
+/// A password-grant sign-in from a given client address (as told by a proxy).
+async fn login_from(app: &TestApp, ip: &str, user: &str, password: &str) -> Answer {
+    let req = app
+        .http
+        .post(app.url("/oauth/token"))
+        .header("x-forwarded-for", ip)
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "web"),
+            ("username", user),
+            ("password", password),
+        ]);
+    TestApp::answer(req.send().await.unwrap()).await
+}
+
+/// Ten wrong passwords lock the name from the address they came from, however the name
+/// is capitalised; its owner elsewhere still signs in. So no one can lock an account
+/// (`admin` included) for everyone by guessing at it.
+#[tokio::test]
+async fn a_name_locked_from_one_address_still_signs_in_from_another() {
+    let app = spawn_app_with(|s| s.trusted_proxy_hops = 1).await;
+    setup(&app).await;
+    let attacker = "203.0.113.9";
+    for i in 0..10 {
+        let name = if i % 2 == 0 { "alice" } else { "ALICE" };
+        app.clock.advance(Duration::from_secs(61));
+        login_from(&app, attacker, name, "wrong-password")
+            .await
+            .assert_error(400, "invalid_grant");
+    }
+    app.clock.advance(Duration::from_secs(61));
+    let locked = login_from(&app, attacker, "alice", "alice-password").await;
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    login_from(&app, "198.51.100.7", "alice", "alice-password")
+        .await
+        .assert_ok();
+    // Still locked where the guesses came from, after the owner's success elsewhere.
+    let again = login_from(&app, attacker, "alice", "alice-password").await;
+    assert_eq!(again.status, 429, "{}", again.body);
+    app.stop().await;
+}
+
+/// Without trusted proxies, `X-Forwarded-For` is the client's own claim: a guesser who
+/// sends a new one with every attempt is still counted at its real address.
+#[tokio::test]
+async fn a_forged_forwarded_for_is_ignored_without_trusted_proxies() {
+    let app = spawn_app().await; // trusted_proxy_hops = 0
+    setup(&app).await;
+    for i in 0..10 {
+        app.clock.advance(Duration::from_secs(61));
+        login_from(&app, &format!("192.0.2.{i}"), "alice", "wrong-password")
+            .await
+            .assert_error(400, "invalid_grant");
+    }
+    app.clock.advance(Duration::from_secs(61));
+    let a = login_from(&app, "192.0.2.200", "alice", "alice-password").await;
+    assert_eq!(a.status, 429, "{}", a.body);
+    app.stop().await;
+}
+
+/// A success clears the name's count: nine failures, a success, nine more failures, and
+/// the right password still works, all inside one window (the clock moves only as far
+/// as each delay asks).
+#[tokio::test]
+async fn a_success_resets_the_failure_count() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let web = Auth::Public("web");
+    let nine_failures = || async {
+        for _ in 0..9 {
+            let a = app.login(web, "alice", "wrong-password").await;
+            a.assert_error(400, "invalid_grant");
+            app.clock.advance(Duration::from_secs(61));
+        }
+    };
+    nine_failures().await;
+    app.login(web, "alice", "alice-password").await.assert_ok();
+    // Without the reset, the success counted as the tenth attempt and the next is refused.
+    nine_failures().await;
+    app.login(web, "alice", "alice-password").await.assert_ok();
+    app.stop().await;
+}
+
+/// Counters nobody needs any more (no failure within the window, no lock in force) are
+/// deleted; the ones still in use stay.
+#[tokio::test]
+async fn forgotten_failure_counters_are_pruned() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    for name in ["nobody1", "nobody2"] {
+        app.login(Auth::Public("web"), name, "wrong-password")
+            .await
+            .assert_error(400, "invalid_grant");
+    }
+    let count = || async { app.query("SELECT key FROM login_throttle").await.len() };
+    assert_eq!(count().await, 3, "two names and the address");
+    let state = app.state();
+    let window = state.settings.lockout.window_secs * 1000;
+    let pruned = |at| tessera_server::store::throttle::prune(&state.db.write, at, window);
+    assert_eq!(pruned(app.clock.now_ms()).await.unwrap(), 0);
+    app.clock.advance(Duration::from_secs(100));
+    app.login(Auth::Public("web"), "nobody3", "wrong-password")
+        .await
+        .assert_error(400, "invalid_grant");
+    let later = app.clock.now_ms() + window - 50_000;
+    assert_eq!(pruned(later).await.unwrap(), 2, "the first two names");
+    assert_eq!(
+        count().await,
+        2,
+        "the third name and the address, failed lately"
     );
     app.stop().await;
 }
