@@ -22,7 +22,15 @@ pub struct AccessClaims {
     pub scope: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// Not before (seconds). Tessera never sets it; a token that carries one in the
+    /// future is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
+
+/// How far a token's `iat` may be ahead of this server's clock (another instance's clock
+/// may run a little fast).
+const MAX_CLOCK_SKEW_SECS: i64 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JwtError {
@@ -69,6 +77,17 @@ pub fn verify(
         return Err(JwtError::Invalid);
     }
     let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Invalid)?;
+    // Tessera's tokens name their key by `kid` alone. A header that points elsewhere for
+    // a key (`jku`, `jwk`, `x5u`, `x5c`) or asks for an extension (`crit`, which must be
+    // understood: RFC 7515 §4.1.11) is not one of ours.
+    if header.crit.is_some()
+        || header.jku.is_some()
+        || header.jwk.is_some()
+        || header.x5u.is_some()
+        || header.x5c.is_some()
+    {
+        return Err(JwtError::Invalid);
+    }
     let kid = header.kid.as_deref().ok_or(JwtError::Invalid)?;
     let key = ring.verifying_key(kid, now).ok_or(JwtError::Invalid)?;
     if header.alg != key.alg.jwt_alg() || header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
@@ -83,7 +102,12 @@ pub fn verify(
     validation.leeway = 0;
     let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
         .map_err(|_| JwtError::Invalid)?;
-    if data.claims.exp <= now.div_euclid(1000) {
+    let now_secs = now.div_euclid(1000);
+    let c = &data.claims;
+    if c.exp <= now_secs
+        || c.iat > now_secs + MAX_CLOCK_SKEW_SECS
+        || c.nbf.is_some_and(|nbf| nbf > now_secs)
+    {
         return Err(JwtError::Invalid);
     }
     Ok(data.claims)
@@ -121,6 +145,7 @@ mod tests {
             client_id: "c".into(),
             scope: "".into(),
             sid: None,
+            nbf: None,
         }
     }
 
@@ -155,5 +180,70 @@ mod tests {
         let forged = format!("{}.{body}.{}", parts[0], parts[2]);
         assert!(verify(&ring, &forged, "https://issuer", "https://issuer", 0).is_err());
         assert!(verify(&ring, "garbage", "https://issuer", "https://issuer", 0).is_err());
+    }
+
+    /// Signs any header and payload with the ring's key: what a holder of the key (or a
+    /// bug of ours) could make.
+    fn signed(key: &LoadedKey, header: serde_json::Value, payload: serde_json::Value) -> String {
+        let mut t = URL_SAFE_NO_PAD.encode(header.to_string());
+        t.push('.');
+        t.push_str(&URL_SAFE_NO_PAD.encode(payload.to_string()));
+        let sig = key.signer.sign(t.as_bytes()).unwrap();
+        format!("{t}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    #[test]
+    fn validly_signed_but_unlike_ours_is_refused() {
+        let ring = ring();
+        let key = ring.signing_key(0).unwrap();
+        let header = serde_json::json!({"alg": "ES256", "typ": "at+jwt", "kid": key.kid});
+        let payload = serde_json::to_value(claims(100)).unwrap();
+        let check = |h: &serde_json::Value, p: &serde_json::Value| {
+            verify(
+                &ring,
+                &signed(&key, h.clone(), p.clone()),
+                "https://issuer",
+                "https://issuer",
+                50_000,
+            )
+        };
+        assert!(check(&header, &payload).is_ok(), "the baseline is valid");
+        for (name, value) in [
+            ("crit", serde_json::json!(["exp"])),
+            ("jku", serde_json::json!("https://evil.example/jwks")),
+            ("x5u", serde_json::json!("https://evil.example/cert")),
+            ("x5c", serde_json::json!(["MIIB"])),
+            ("jwk", serde_json::json!({"kty": "oct", "k": "AAAA"})),
+        ] {
+            let mut h = header.clone();
+            h[name] = value;
+            assert!(check(&h, &payload).is_err(), "header {name}");
+        }
+        let mut h = header.clone();
+        h["typ"] = "JWT".into();
+        assert!(check(&h, &payload).is_err(), "typ JWT");
+        for (name, value) in [
+            ("nbf", serde_json::json!(51)),
+            ("iat", serde_json::json!(50 + 61)),
+            ("exp", serde_json::json!("100")),
+            (
+                "aud",
+                serde_json::json!(["https://issuer", "https://other"]),
+            ),
+        ] {
+            let mut p = payload.clone();
+            p[name] = value;
+            assert!(check(&header, &p).is_err(), "claim {name}");
+        }
+        let mut p = payload.clone();
+        p["nbf"] = 50.into();
+        p["iat"] = (50 + 60).into();
+        assert!(
+            check(&header, &p).is_ok(),
+            "nbf now and iat within the skew"
+        );
+        let mut p = payload.clone();
+        p.as_object_mut().unwrap().remove("sub");
+        assert!(check(&header, &p).is_err(), "no sub");
     }
 }

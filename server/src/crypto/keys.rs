@@ -306,6 +306,7 @@ mod tests {
                 client_id: "c".into(),
                 scope: String::new(),
                 sid: None,
+                nbf: None,
             };
             let token = crate::crypto::jwt::sign(&k, &claims).unwrap();
             // jsonwebtoken, independent of our signing code, accepts the signature.

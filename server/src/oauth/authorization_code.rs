@@ -10,7 +10,7 @@
 use sea_orm::TransactionTrait;
 use serde_json::json;
 
-use super::{OAuthError, TokenSet, family, require_grant, resolve_scope};
+use super::{OAuthError, TokenSet, family, require_grant, resolve_user_scope};
 use crate::admin::{Actor, sessions};
 use crate::clock::Millis;
 use crate::domain::{
@@ -319,7 +319,7 @@ pub async fn next_step(
 ) -> Result<Result<Next, Refusal>, OAuthError> {
     let allowed = Scope::parse(&a.client.scopes).unwrap_or_default();
     let raw = c.requested_scope.as_ref().map(Scope::to_string);
-    let scope = match resolve_scope(raw.as_deref(), &allowed, user.is_admin) {
+    let scope = match resolve_user_scope(raw.as_deref(), &allowed, user.is_admin) {
         Ok(s) => s,
         Err(e) => return Ok(Err(Refusal::new("invalid_scope", e.to_string()))),
     };

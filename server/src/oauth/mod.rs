@@ -160,6 +160,23 @@ pub fn resolve_scope(
 
 pub const ADMIN_SCOPE: &str = "admin";
 
+/// The scope a user signing in gets: as [`resolve_scope`], except that a client that may
+/// grant nothing but `admin` (the built-in `tessera-admin`) signs in administrators only.
+/// Otherwise it would hand everyone else a token with no scope, still a token of theirs.
+pub fn resolve_user_scope(
+    requested: Option<&str>,
+    allowed: &Scope,
+    user_is_admin: bool,
+) -> Result<Scope, OAuthError> {
+    let admin_only = allowed.contains(ADMIN_SCOPE) && allowed.without(ADMIN_SCOPE).is_empty();
+    if admin_only && !user_is_admin {
+        return Err(OAuthError::InvalidScope(
+            "this client signs in administrators only".into(),
+        ));
+    }
+    resolve_scope(requested, allowed, user_is_admin)
+}
+
 /// A token id that is a UUIDv7 of the issue time (our clock's, to the millisecond), so
 /// a token's issue time is known more finely than `iat`'s seconds.
 fn jti_at(now_ms: crate::clock::Millis) -> String {
@@ -225,6 +242,7 @@ pub fn issue_access_token_with(
         client_id: client_id.to_owned(),
         scope: scope.to_string(),
         sid: sid.map(str::to_owned),
+        nbf: None,
     };
     jwt::sign(key, &claims).map_err(|e| OAuthError::Internal(e.to_string()))
 }
@@ -254,6 +272,23 @@ mod tests {
         ));
         assert_eq!(
             resolve_scope(Some("read"), &allowed, false)
+                .unwrap()
+                .to_string(),
+            "read"
+        );
+        let admin_only = Scope::parse("admin").unwrap();
+        assert!(matches!(
+            resolve_user_scope(None, &admin_only, false),
+            Err(OAuthError::InvalidScope(_))
+        ));
+        assert_eq!(
+            resolve_user_scope(None, &admin_only, true)
+                .unwrap()
+                .to_string(),
+            "admin"
+        );
+        assert_eq!(
+            resolve_user_scope(None, &allowed, false)
                 .unwrap()
                 .to_string(),
             "read"

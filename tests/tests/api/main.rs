@@ -10,6 +10,7 @@ mod consent;
 mod cors;
 mod discovery;
 mod generated_client;
+mod jwt_attacks;
 mod password;
 mod rotation;
 mod security;

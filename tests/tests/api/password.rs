@@ -287,6 +287,21 @@ async fn grant_and_scope_restrictions() {
     )
     .await
     .assert_error(400, "invalid_scope");
+    // Nor any token at all: that client signs in administrators only.
+    let a = app
+        .login(Auth::Public("tessera-admin"), "dave", "dave-password")
+        .await;
+    a.assert_error(400, "invalid_scope");
+    assert!(
+        a.body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("administrators only")
+    );
+    let families = app
+        .query("SELECT id FROM refresh_families WHERE client_id = 'tessera-admin'")
+        .await;
+    assert!(families.is_empty(), "{} families", families.len());
     app.stop().await;
 }
 
