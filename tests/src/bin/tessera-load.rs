@@ -29,6 +29,10 @@
 //!
 //! ```text
 //!              [--max-requests N]
+//!              [--crash-tolerant] [--state-out FILE]
+//!                                     (refresh: retry unanswered requests with the same
+//!                                     token, as a client does while the server restarts;
+//!                                     write each chain's last token and fate to FILE)
 //! ```
 //!
 //! With `--users N`, worker `i` signs in as `{user}{i % N}` (many users, as in real
@@ -60,6 +64,12 @@ struct Args {
     refresh_tokens: Vec<String>,
     /// The token endpoint's path (a peer's may differ).
     token_path: String,
+    /// Refresh mode, for crash tests: a request that got no answer (the server died) is
+    /// retried with the same token until an answer comes; a chain whose retry is refused
+    /// (the lost rotation had committed: a replay) stops there.
+    crash_tolerant: bool,
+    /// Refresh mode: where to write each chain's state at the end (JSON lines).
+    state_out: Option<String>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -77,6 +87,8 @@ fn parse_args() -> anyhow::Result<Args> {
         client_secret: None,
         refresh_tokens: Vec::new(),
         token_path: "/oauth/token".into(),
+        crash_tolerant: false,
+        state_out: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -99,6 +111,8 @@ fn parse_args() -> anyhow::Result<Args> {
                 a.refresh_tokens = text.lines().map(str::to_owned).collect();
             }
             "--token-path" => a.token_path = val()?,
+            "--crash-tolerant" => a.crash_tolerant = true,
+            "--state-out" => a.state_out = Some(val()?),
             other => bail!("unknown flag {other}"),
         }
     }
@@ -141,6 +155,8 @@ struct Stats {
     errors: std::collections::BTreeMap<String, u64>,
     chains_verified: u64,
     chains_unverified: u64,
+    /// Refresh mode: this chain's end state, for `--state-out`.
+    chain: Option<Value>,
 }
 
 async fn post(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> (u16, Value) {
@@ -382,6 +398,7 @@ async fn worker(
     let introspect_url = format!("{}/oauth/introspect", args.url);
     let jwks_url = format!("{}/.well-known/jwks.json", args.url);
     let mut n = 0;
+    let (mut lost_answers, mut unanswered, mut refused) = (0u64, false, None::<u16>);
     while Instant::now() < deadline && n < budget {
         n += 1;
         let start = Instant::now();
@@ -432,12 +449,54 @@ async fn worker(
             let wait = body["retry_after"].as_u64().unwrap_or(1);
             let until = Instant::now() + Duration::from_secs(wait);
             tokio::time::sleep_until(until.min(deadline).into()).await;
+        } else if args.crash_tolerant && args.mode == "refresh" && (status == 0 || status == 503) {
+            // No answer (or not yet ready): the token is still ours to present again.
+            *stats
+                .errors
+                .entry(format!("{status} (retried)"))
+                .or_default() += 1;
+            if !unanswered {
+                lost_answers += 1; // one request in flight when the server went away
+            }
+            unanswered = true;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        } else if args.crash_tolerant && args.mode == "refresh" {
+            // Refused after an unanswered try: that try had rotated the token, so this
+            // was a replay and the family is revoked. The chain ends; its last token is
+            // what the checker looks at.
+            let kind = if unanswered {
+                "replay after a lost answer"
+            } else {
+                "refused"
+            };
+            let key = format!(
+                "{status} {} ({kind})",
+                body["error"].as_str().unwrap_or("?")
+            );
+            *stats.errors.entry(key).or_default() += 1;
+            refused = Some(status);
+            break;
         } else {
             let key = format!("{status} {}", body["error"].as_str().unwrap_or("?"));
             *stats.errors.entry(key).or_default() += 1;
             refresh.clear();
             previous.clear();
         }
+        if status == 200 {
+            unanswered = false;
+        }
+    }
+    if args.mode == "refresh" {
+        stats.chain = Some(serde_json::json!({
+            "chain": index,
+            "token": refresh,
+            "rotations": stats.ok,
+            "lost_answers": lost_answers,
+            "refused": refused,
+        }));
+    }
+    if args.crash_tolerant {
+        return stats;
     }
     // Rotation really happened: the chain's previous token is refused as a replay, and
     // that replay revoked the family, so its newest token is refused too.
@@ -484,8 +543,10 @@ async fn main() -> anyhow::Result<()> {
     let setup_secs = setup_started.elapsed().as_secs_f64();
     let started = Instant::now();
     let mut all = Stats::default();
+    let mut chains = Vec::new();
     for h in handles {
         let s = h.await?;
+        chains.extend(s.chain);
         all.ok += s.ok;
         all.throttled += s.throttled;
         all.chains_verified += s.chains_verified;
@@ -530,5 +591,9 @@ async fn main() -> anyhow::Result<()> {
         "chains_unverified": all.chains_unverified,
     });
     println!("{line}");
+    if let Some(path) = &args.state_out {
+        let lines: Vec<String> = chains.iter().map(Value::to_string).collect();
+        std::fs::write(path, lines.join("\n") + "\n").with_context(|| path.clone())?;
+    }
     Ok(())
 }
