@@ -39,6 +39,10 @@ pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 /// a checkpoint every few hundred rotations.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 16_384;
 
+/// How long a request waits for a PostgreSQL connection (RELIABILITY.md, "Database
+/// outage"). A healthy pool hands one out in microseconds, even under load.
+const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The database handles of one server instance.
 #[derive(Clone)]
 pub struct Db {
@@ -66,7 +70,9 @@ impl Db {
             let mut opts = ConnectOptions::new(url);
             opts.max_connections(max_connections.max(2))
                 .min_connections(1)
-                .acquire_timeout(Duration::from_secs(10))
+                // While the database is unreachable, sqlx keeps trying to connect until
+                // this passes: it is how long a request waits before its 503.
+                .acquire_timeout(PG_ACQUIRE_TIMEOUT)
                 .sqlx_logging(false);
             let pool = Database::connect(opts).await?;
             Ok(Db {
@@ -102,8 +108,12 @@ impl Db {
         Ok(())
     }
 
+    /// Reaches the database within a second, or says why not.
     pub async fn ping(&self) -> Result<(), DbErr> {
-        self.read.ping().await
+        match tokio::time::timeout(Duration::from_secs(1), self.read.ping()).await {
+            Ok(r) => r,
+            Err(_) => Err(DbErr::Custom("no answer within 1 s".into())),
+        }
     }
 
     pub async fn close(self) {
@@ -175,6 +185,24 @@ pub fn classify(err: &DbErr) -> Fault {
     }
     if matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
         return Fault::Busy;
+    }
+    if let DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) = err
+    {
+        use sea_orm::SqlxError as E;
+        match &**e {
+            // The connection broke, or none could be had: the database went away.
+            E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => return Fault::Busy,
+            // PostgreSQL's connection exceptions (class 08) and operator intervention
+            // (class 57: shutting down, starting up, the connection terminated).
+            E::Database(d)
+                if d.code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57")) =>
+            {
+                return Fault::Busy;
+            }
+            _ => {}
+        }
     }
     let text = err.to_string();
     if text.contains("database is locked")
