@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 CONC="${1:-64}"; SECS="${2:-10}"; KILL_AFTER="${3:-3}"; KILLS="${4:-1}"
 [ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build --release -q --bin tessera --bin tessera-load
 BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}"
-WORK="$(mktemp -d)"; trap 'kill -9 ${SERVER:-} 2>/dev/null || true; rm -rf "$WORK"' EXIT
+WORK="$(mktemp -d)"; trap 'kill -9 ${SERVER:-} ${LOAD:-} 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export TESSERA_DATABASE_URL="${DATABASE_URL:-sqlite://$WORK/crash.db?mode=rwc}"
 export TESSERA_ADMIN_PASSWORD="crash-admin-password"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -51,4 +51,4 @@ wait "$LOAD"
 kill -TERM "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 serve
 python3 tests/crash_check.py "$WORK/chains.jsonl" "$TESSERA_DATABASE_URL" "$WORK/load.json" \
-    "http://127.0.0.1:$PORT" crash "$SECRET"
+    "http://127.0.0.1:$PORT" crash "$SECRET" "$CONC"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """After tests/crash.sh: checks each chain's last token, and the whole database.
 
-  crash_check.py CHAINS.jsonl DATABASE_URL LOAD.json BASE_URL CLIENT SECRET
+  crash_check.py CHAINS.jsonl DATABASE_URL LOAD.json BASE_URL CLIENT SECRET CHAINS_STARTED
 
 From the clients: a chain that was still rotating at the end holds a token the server
 acknowledged; it must be stored, unused, in a live family, and exchange once more over
@@ -12,7 +12,7 @@ heads. Prints one JSON line; exits 1 on any violation.
 """
 import base64, hashlib, json, subprocess, sqlite3, sys, urllib.parse, urllib.request
 
-chains_file, db_url, load_file, base, client, secret = sys.argv[1:7]
+chains_file, db_url, load_file, base, client, secret, expected = sys.argv[1:8]
 
 
 def query(sql, args=()):
@@ -46,6 +46,11 @@ def exchange(token):
 chains = [json.loads(l) for l in open(chains_file) if l.strip()]
 load = json.load(open(load_file))
 violations = []
+if len(chains) != int(expected):
+    violations.append(f"{len(chains)} chains reported, {expected} started")
+setup = {k: v for k, v in load["errors"].items() if k.startswith("sign-in")}
+if setup:
+    violations.append(f"chains that never started: {setup}")
 alive = revoked = 0
 for c in chains:
     token = c["token"]

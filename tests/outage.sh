@@ -16,7 +16,7 @@ pg() { pg_ctlcluster --skip-systemctl-redirect "$CLUSTER" main "$@"; }
 [ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build --release -q --bin tessera --bin tessera-load
 BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}"
 WORK="$(mktemp -d)"; [ -z "${KEEP_WORK:-}" ] || echo "work: $WORK" >&2
-trap 'kill -9 ${SERVER:-} 2>/dev/null || true; pg start 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
+trap 'kill -9 ${SERVER:-} ${LOAD:-} 2>/dev/null || true; pg start 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 export TESSERA_DATABASE_URL="$DATABASE_URL" TESSERA_ADMIN_PASSWORD="outage-admin-password"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 for i in $(seq 0 $((CONC - 1))); do
@@ -25,12 +25,17 @@ done
 SECRET=$($BIN/tessera client add outage --grant password,refresh_token --scope read 2>/dev/null |
     sed -n 's/^client_secret: //p')
 $BIN/tessera serve --listen "127.0.0.1:$PORT" 2>>"$WORK/server.log" & SERVER=$!
-for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.05; done
+ready() { curl -sf --max-time 2 "http://127.0.0.1:$PORT/readyz" >/dev/null; }
+for _ in $(seq 1 200); do ready && break; sleep 0.05; done
+ready || { echo "the server did not become ready" >&2; exit 1; }
 $BIN/tessera-load --url "http://127.0.0.1:$PORT" --client outage --client-secret "$SECRET" \
     --user outage --users "$CONC" --password outage-password --mode refresh \
     --concurrency "$CONC" --seconds "$SECS" --crash-tolerant --state-out "$WORK/chains.jsonl" \
     >"$WORK/load.json" & LOAD=$!
+# The chains sign in first; the outage starts once they rotate.
 sleep "$AFTER"
+curl -sf "http://127.0.0.1:$PORT/metrics" | grep -q '^tessera_token_grants_total{.*grant="refresh_token".*outcome="ok"' ||
+    { echo "no rotation before the outage" >&2; exit 1; }
 pg stop -m fast
 STOPPED=$(date +%s%3N)
 # Readiness during the outage: how long /readyz takes to answer, and what it says.
@@ -41,16 +46,30 @@ sleep "$(python3 -c "print(max(0, $OUTAGE - ($(date +%s%3N) - $STOPPED) / 1000))
 pg start
 STARTED=$(date +%s%3N)
 # Back by itself: the first ready answer after PostgreSQL is up again.
-until curl -sf --max-time 2 "http://127.0.0.1:$PORT/readyz" >/dev/null; do sleep 0.05; done
+for _ in $(seq 1 600); do ready && break; sleep 0.05; done
+ready || { echo "not ready 30 s after PostgreSQL came back" >&2; exit 1; }
 BACK=$(( $(date +%s%3N) - STARTED ))
 wait "$LOAD"
 echo "{\"outage_ms\": $((STARTED - STOPPED)), \"readyz_in_outage\": \"$READY\", \"healthz_in_outage\": $HEALTH, \"jwks_in_outage\": $JWKS, \"ready_again_ms\": $BACK, \"load\": $(cat "$WORK/load.json")}"
-python3 - "$WORK/load.json" <<'PY'
+python3 - "$WORK/load.json" "$READY" "$HEALTH" "$JWKS" <<'PY'
 import json, sys
-errors = json.load(open(sys.argv[1]))["errors"]
-bad = {k: v for k, v in errors.items() if k.startswith("5") and not k.startswith("503")}
+load, ready, health, jwks = sys.argv[1:5]
+load = json.load(open(load))
+problems = []
+bad = {k: v for k, v in load["errors"].items() if "503" not in k}
 if bad:
-    sys.exit(f"answers other than 503 during the outage: {bad}")
+    problems.append(f"answers other than 503 during the outage: {bad}")
+if load["busy"] == 0:
+    problems.append("no request met the outage (no 503 at all)")
+if load["busy_max_ms"] > 2500:
+    problems.append(f"a 503 took {load['busy_max_ms']} ms")
+code, secs = (ready.split() + ["", ""])[:2]
+if code != "503" or float(secs or 99) > 2.5:
+    problems.append(f"/readyz in the outage: {ready}")
+if health != "200" or jwks != "200":
+    problems.append(f"/healthz {health}, JWKS {jwks} in the outage")
+if problems:
+    sys.exit("; ".join(problems))
 PY
 python3 tests/crash_check.py "$WORK/chains.jsonl" "$TESSERA_DATABASE_URL" "$WORK/load.json" \
-    "http://127.0.0.1:$PORT" outage "$SECRET"
+    "http://127.0.0.1:$PORT" outage "$SECRET" "$CONC"

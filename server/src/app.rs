@@ -188,30 +188,18 @@ pub fn routes(state: &AppState) -> impl Endpoint + 'static {
         .nest("/", api)
         .around(crate::web::cors::apply)
         .around(move |ep, mut req| async move {
-            if let Err(refused) = read_body(&mut req, body_limit).await {
-                return Ok(refused);
-            }
-            if let Some(message) = duplicate_json_key(&mut req).await {
-                return Err(poem::Error::from_string(message, StatusCode::BAD_REQUEST));
-            }
-            // No text column accepts a NUL byte (PostgreSQL refuses it): refuse it in the
-            // path and query here, once, with a clear error instead of a database fault.
-            if req.uri().path_and_query().is_some_and(|pq| {
-                pq.as_str()
-                    .as_bytes()
-                    .windows(3)
-                    .any(|w| w.eq_ignore_ascii_case(b"%00"))
-            }) {
-                return Err(poem::Error::from_string(
-                    "the URL contains a NUL byte",
-                    StatusCode::BAD_REQUEST,
-                ));
-            }
-            // Tokens, codes, generated passwords and secrets, sessions: never cached.
+            // Tokens, codes, generated passwords and secrets, sessions: never cached, the
+            // refusals below included.
             let sensitive = ["/oauth/", "/admin/", "/me/"]
                 .iter()
                 .any(|p| req.uri().path().starts_with(p));
-            let mut resp = ep.call(req).await?.into_response();
+            let mut resp = match refuse_early(&mut req, body_limit).await {
+                Some(refused) => refused,
+                None => match ep.call(req).await {
+                    Ok(r) => r.into_response(),
+                    Err(e) => error_response(e),
+                },
+            };
             if sensitive {
                 let h = resp.headers_mut();
                 h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -308,14 +296,49 @@ fn error_response(err: poem::Error) -> Response {
     resp
 }
 
+/// The answer to a request refused before any operation sees it: a body too large, too
+/// slow or unreadable, a JSON body with a key given twice, a NUL byte in the URL.
+async fn refuse_early(req: &mut poem::Request, body_limit: usize) -> Option<Response> {
+    if let Err(refused) = read_body(req, body_limit).await {
+        return Some(refused);
+    }
+    let bad_request = |m: String| {
+        Some(error_response(poem::Error::from_string(
+            m,
+            StatusCode::BAD_REQUEST,
+        )))
+    };
+    if let Some(message) = duplicate_json_key(req).await {
+        return bad_request(message);
+    }
+    // No text column accepts a NUL byte (PostgreSQL refuses it): refuse it in the path
+    // and query here, once, with a clear error instead of a database fault.
+    if req.uri().path_and_query().is_some_and(|pq| {
+        pq.as_str()
+            .as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"%00"))
+    }) {
+        return bad_request("the URL contains a NUL byte".into());
+    }
+    None
+}
+
 /// A JSON body (already read whole) with a key given twice: the message saying which.
 async fn duplicate_json_key(req: &mut poem::Request) -> Option<String> {
-    let json = req
-        .content_type()
-        .is_some_and(|t| t.starts_with("application/json") || t.contains("+json"));
+    // Media types are case-insensitive; poem-openapi's parser reads `Application/JSON`
+    // as JSON too.
+    let json = req.content_type().is_some_and(|t| {
+        let t = t.to_ascii_lowercase();
+        t.starts_with("application/json")
+            || t.split(';')
+                .next()
+                .is_some_and(|m| m.trim_end().ends_with("+json"))
+    });
     if !json {
         return None;
     }
+    // Already read whole by `read_body`: this takes it back from memory.
     let bytes = req.take_body().into_bytes().await.ok()?;
     let found = api::json::duplicate_key(&bytes);
     req.set_body(bytes);
@@ -345,7 +368,8 @@ const DRAIN_LIMIT: u64 = 1 << 20;
 /// before anything else sees the request, so every answer leaves the connection at a
 /// request boundary and a keep-alive client can reuse it. A body refused unread (too
 /// large, too slow) is answered with `Connection: close`: the client then knows not to
-/// send its next request on a connection the server is about to drop.
+/// send its next request on a connection the server is about to drop. Only a body
+/// declared too large (and at most [`DRAIN_LIMIT`]) is drained first.
 async fn read_body(req: &mut poem::Request, limit: usize) -> Result<(), Response> {
     let refuse = |message: &str, status: StatusCode| {
         let mut resp = error_response(poem::Error::from_string(message, status));
@@ -366,7 +390,9 @@ async fn read_body(req: &mut poem::Request, limit: usize) -> Result<(), Response
     match declared {
         Some(Some(0)) => return Ok(()),
         Some(Some(n)) if n > limit as u64 => {
-            if n <= DRAIN_LIMIT {
+            // A client that waits for `100 Continue` has sent nothing yet: nothing to drain,
+            // and reading would only invite the upload.
+            if n <= DRAIN_LIMIT && !req.headers().contains_key(header::EXPECT) {
                 drain(req.take_body()).await;
             }
             return Err(too_large());
@@ -378,7 +404,8 @@ async fn read_body(req: &mut poem::Request, limit: usize) -> Result<(), Response
                 StatusCode::BAD_REQUEST,
             ));
         }
-        None if !req.headers().contains_key(header::TRANSFER_ENCODING) => return Ok(()),
+        // Chunked over HTTP/1.1, or any HTTP/2 body (which need declare no length):
+        // read up to the limit. A request without a body reads as empty at once.
         None => {}
     }
     let body = req.take_body().into_bytes_limit(limit);

@@ -43,7 +43,7 @@ pub enum HashError {
 pub struct PasswordHasher {
     argon: Argon2<'static>,
     running: Arc<Semaphore>,
-    queued: AtomicUsize,
+    queued: Arc<AtomicUsize>,
     /// Running plus waiting hashes allowed at once.
     capacity: usize,
     /// A hash of a random password with the current cost, verified against when the user
@@ -60,7 +60,7 @@ impl PasswordHasher {
         Ok(PasswordHasher {
             argon,
             running: Arc::new(Semaphore::new(concurrency.max(1))),
-            queued: AtomicUsize::new(0),
+            queued: Arc::new(AtomicUsize::new(0)),
             capacity: concurrency.max(1) + queue,
             dummy_hash,
         })
@@ -79,7 +79,10 @@ impl PasswordHasher {
             self.queued.fetch_sub(1, Ordering::AcqRel);
             return Err(HashError::Busy);
         }
-        Ok(Admitted { hasher: self })
+        Ok(Admitted {
+            hasher: self,
+            place: Place(self.queued.clone()),
+        })
     }
 
     pub async fn hash(&self, password: &str) -> Result<String, HashError> {
@@ -117,6 +120,16 @@ fn dummy_phc(cost: Argon2Cost) -> String {
 /// the hash it was taken for is done (or the place is dropped unused).
 pub struct Admitted<'a> {
     hasher: &'a PasswordHasher,
+    place: Place,
+}
+
+/// One counted place; given back when dropped.
+struct Place(Arc<AtomicUsize>);
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Admitted<'_> {
@@ -140,21 +153,23 @@ impl Admitted<'_> {
         self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let _permit = self
+        let permit = self
             .hasher
             .running
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| HashError::Internal("hasher closed".into()))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| HashError::Internal(e.to_string()))
-    }
-}
-
-impl Drop for Admitted<'_> {
-    fn drop(&mut self) {
-        self.hasher.queued.fetch_sub(1, Ordering::AcqRel);
+        // The hash holds its place and its permit until it is done, even if the request
+        // that asked for it is gone (a client that disconnects cannot start more hashes
+        // than the limit by leaving them running).
+        let place = self.place;
+        tokio::task::spawn_blocking(move || {
+            let _held = (permit, place);
+            f()
+        })
+        .await
+        .map_err(|e| HashError::Internal(e.to_string()))
     }
 }
 

@@ -108,12 +108,13 @@ struct ThrottleKeys {
 impl ThrottleKeys {
     fn new(username: &str, meta: &RequestMeta) -> Self {
         let name = name_digest(username);
+        let network = meta.ip.as_deref().map(network_of);
         ThrottleKeys {
-            user: match &meta.ip {
-                Some(ip) => format!("user:{name}@{ip}"),
+            user: match &network {
+                Some(net) => format!("user:{name}@{net}"),
                 None => format!("user:{name}"),
             },
-            address: meta.ip.as_ref().map(|ip| format!("ip:{ip}")),
+            address: network.map(|net| format!("ip:{net}")),
         }
     }
 
@@ -237,8 +238,38 @@ async fn record_failure(
     Ok(())
 }
 
+/// What one client controls: its IPv4 address, or the /64 of its IPv6 address (one
+/// host is commonly given a whole /64, so counting single IPv6 addresses would count
+/// nothing).
+fn network_of(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or(ip.to_owned(), |v4| v4.to_string()),
+        _ => ip.to_owned(),
+    }
+}
+
 /// Hex SHA-256 of a user name as typed (lower-cased), for throttle keys. The keys live
 /// only in the database, for at most `window_secs` past the last failure.
 fn name_digest(name: &str) -> String {
     crate::domain::tokens_hash_presented_secret(&name.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::network_of;
+
+    #[test]
+    fn ipv6_counts_by_its_64() {
+        assert_eq!(network_of("203.0.113.7"), "203.0.113.7");
+        assert_eq!(network_of("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(network_of("2001:db8:1:2:ffff::9"), "2001:db8:1:2::/64");
+        assert_eq!(network_of("::ffff:198.51.100.4"), "198.51.100.4");
+        assert_eq!(network_of("not an address"), "not an address");
+    }
 }

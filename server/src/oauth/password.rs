@@ -24,7 +24,14 @@ pub async fn grant(
     super::require_grant(&client.client_id, &policy, GrantType::Password)?;
     let user =
         credentials::check(state, &client.client_id, req.username, req.password, meta).await?;
-    let scope = resolve_user_scope(req.scope, &policy.scopes, user.is_admin)?;
+    let scope = match resolve_user_scope(req.scope, &policy.scopes, user.is_admin) {
+        Ok(scope) => scope,
+        Err(e) => {
+            // The password was right: the attempt counts against no one.
+            credentials::succeeded(&state.db.write, req.username, meta).await?;
+            return Err(e);
+        }
+    };
 
     let now = state.clock.now_ms();
     let txn = state.db.write.begin().await?;

@@ -675,22 +675,26 @@ async fn json_bodies_with_a_key_given_twice_are_refused() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     let id = app.add_user("mallory", "mallory-password", false).await;
-    let r = app
-        .http
-        .patch(app.url(&format!("/admin/v1/users/{id}")))
-        .bearer_auth(&admin)
-        .header("content-type", "application/json")
-        .body(r#"{"is_admin": false, "is_admin": true}"#)
-        .send()
-        .await
-        .unwrap();
-    let a = tessera_tests::TestApp::answer(r).await;
-    a.assert_error(400, "invalid_request");
-    assert!(
-        a.str("error_description").contains("is_admin"),
-        "{}",
-        a.body
-    );
+    // Media types are case-insensitive: the check must not be dodged by spelling.
+    for content_type in ["application/json", "Application/JSON; charset=utf-8"] {
+        let r = app
+            .http
+            .patch(app.url(&format!("/admin/v1/users/{id}")))
+            .bearer_auth(&admin)
+            .header("content-type", content_type)
+            .body(r#"{"is_admin": false, "is_admin": true}"#)
+            .send()
+            .await
+            .unwrap();
+        let a = tessera_tests::TestApp::answer(r).await;
+        a.assert_error(400, "invalid_request");
+        assert!(
+            a.str("error_description").contains("is_admin"),
+            "{}",
+            a.body
+        );
+        assert_eq!(a.headers["cache-control"], "no-store");
+    }
     let rows = app
         .query("SELECT is_admin FROM users WHERE username = 'mallory'")
         .await;
