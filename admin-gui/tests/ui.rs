@@ -189,7 +189,7 @@ fn a_non_admin_cannot_sign_in() {
     let mut h = f.harness();
     sign_in_as(&mut h, "plain", "plain-password");
     wait_until(&mut h, "error shown", |h| h.state().login_error.is_some());
-    assert!(has_containing(&h, "only granted to administrators"));
+    assert!(has_containing(&h, "administrators only"));
     f.stop();
 }
 
