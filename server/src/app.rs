@@ -207,7 +207,6 @@ pub fn routes(state: &AppState) -> impl Endpoint + 'static {
             }
             Ok(resp)
         })
-        .catch_all_error(|err: poem::Error| async move { error_response(err) })
         .around(observe)
         .data(state.clone())
 }
@@ -219,7 +218,7 @@ async fn observe<E: Endpoint>(ep: std::sync::Arc<E>, req: poem::Request) -> poem
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let path: String = req.uri().path().chars().take(256).collect();
-    let ip = crate::api::meta::request_meta(&req).ip;
+    let ip = crate::api::meta::client_ip(&req);
     let state = req.data::<AppState>().cloned();
     let resp = ep.call(req).await?.into_response();
     let elapsed = started.elapsed();
@@ -298,17 +297,23 @@ fn error_response(err: poem::Error) -> Response {
 
 /// The answer to a request refused before any operation sees it: a body too large, too
 /// slow or unreadable, a JSON body with a key given twice, a NUL byte in the URL.
+/// Otherwise the body, read whole, is back in the request.
 async fn refuse_early(req: &mut poem::Request, body_limit: usize) -> Option<Response> {
-    if let Err(refused) = read_body(req, body_limit).await {
-        return Some(refused);
-    }
+    let body = match read_body(req, body_limit).await {
+        Ok(body) => body,
+        Err(refused) => return Some(refused),
+    };
     let bad_request = |m: String| {
         Some(error_response(poem::Error::from_string(
             m,
             StatusCode::BAD_REQUEST,
         )))
     };
-    if let Some(message) = duplicate_json_key(req).await {
+    let duplicate = is_json(req)
+        .then(|| api::json::duplicate_key(body.as_ref()))
+        .flatten();
+    req.set_body(body);
+    if let Some(message) = duplicate {
         return bad_request(message);
     }
     // No text column accepts a NUL byte (PostgreSQL refuses it): refuse it in the path
@@ -324,25 +329,18 @@ async fn refuse_early(req: &mut poem::Request, body_limit: usize) -> Option<Resp
     None
 }
 
-/// A JSON body (already read whole) with a key given twice: the message saying which.
-async fn duplicate_json_key(req: &mut poem::Request) -> Option<String> {
-    // Media types are case-insensitive; poem-openapi's parser reads `Application/JSON`
-    // as JSON too.
-    let json = req.content_type().is_some_and(|t| {
-        let t = t.to_ascii_lowercase();
-        t.starts_with("application/json")
-            || t.split(';')
-                .next()
-                .is_some_and(|m| m.trim_end().ends_with("+json"))
-    });
-    if !json {
-        return None;
-    }
-    // Already read whole by `read_body`: this takes it back from memory.
-    let bytes = req.take_body().into_bytes().await.ok()?;
-    let found = api::json::duplicate_key(&bytes);
-    req.set_body(bytes);
-    found
+/// Whether the body is JSON by its media type (case-insensitive, as poem-openapi's
+/// parser reads it: `Application/JSON` is JSON too).
+fn is_json(req: &poem::Request) -> bool {
+    req.content_type().is_some_and(|t| {
+        let media = t
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        media == "application/json" || media.ends_with("+json")
+    })
 }
 
 /// Reads and drops a body, for at most [`BODY_READ_TIMEOUT`].
@@ -364,13 +362,16 @@ const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// so the client, still sending, reads the answer instead of a reset connection.
 const DRAIN_LIMIT: u64 = 1 << 20;
 
-/// Reads the whole request body (at most `limit` bytes, within [`BODY_READ_TIMEOUT`])
+/// Takes the whole request body (at most `limit` bytes, within [`BODY_READ_TIMEOUT`])
 /// before anything else sees the request, so every answer leaves the connection at a
 /// request boundary and a keep-alive client can reuse it. A body refused unread (too
 /// large, too slow) is answered with `Connection: close`: the client then knows not to
 /// send its next request on a connection the server is about to drop. Only a body
 /// declared too large (and at most [`DRAIN_LIMIT`]) is drained first.
-async fn read_body(req: &mut poem::Request, limit: usize) -> Result<(), Response> {
+async fn read_body(
+    req: &mut poem::Request,
+    limit: usize,
+) -> Result<impl AsRef<[u8]> + Into<poem::Body> + use<>, Response> {
     let refuse = |message: &str, status: StatusCode| {
         let mut resp = error_response(poem::Error::from_string(message, status));
         resp.headers_mut()
@@ -388,7 +389,7 @@ async fn read_body(req: &mut poem::Request, limit: usize) -> Result<(), Response
         .get(header::CONTENT_LENGTH)
         .map(|v| v.to_str().ok().and_then(|v| v.parse::<u64>().ok()));
     match declared {
-        Some(Some(0)) => return Ok(()),
+        Some(Some(0)) => return Ok(Default::default()),
         Some(Some(n)) if n > limit as u64 => {
             // A client that waits for `100 Continue` has sent nothing yet: nothing to drain,
             // and reading would only invite the upload.
@@ -410,10 +411,7 @@ async fn read_body(req: &mut poem::Request, limit: usize) -> Result<(), Response
     }
     let body = req.take_body().into_bytes_limit(limit);
     match tokio::time::timeout(BODY_READ_TIMEOUT, body).await {
-        Ok(Ok(bytes)) => {
-            req.set_body(bytes);
-            Ok(())
-        }
+        Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => Err(too_large()),
         Ok(Err(_)) => Err(refuse(
             "the request body could not be read",

@@ -216,6 +216,18 @@ impl TestApp {
     }
 
     /// GET with a bearer token.
+    /// GET a JSON document without credentials (the JWKS, the spec, the metadata).
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     pub async fn get_bearer(&self, path: &str, token: &str) -> Answer {
         let r = self
             .http

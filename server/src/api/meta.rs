@@ -9,6 +9,17 @@ use crate::state::AppState;
 /// append to `X-Forwarded-For`, the entry those proxies saw (counting from the right, so
 /// a client cannot forge it by sending the header itself).
 pub fn request_meta(req: &Request) -> RequestMeta {
+    let ip = client_ip(req);
+    let user_agent = req
+        .headers()
+        .get(poem::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().filter(|c| !c.is_control()).take(256).collect());
+    RequestMeta { ip, user_agent }
+}
+
+/// The client's address alone, as [`request_meta`] decides it.
+pub fn client_ip(req: &Request) -> Option<String> {
     let peer = req
         .remote_addr()
         .as_socket_addr()
@@ -16,17 +27,11 @@ pub fn request_meta(req: &Request) -> RequestMeta {
     let hops = req
         .data::<AppState>()
         .map_or(0, |s| s.settings.trusted_proxy_hops);
-    let ip = if hops == 0 {
+    if hops == 0 {
         peer
     } else {
         forwarded_client(req, hops).or(peer)
-    };
-    let user_agent = req
-        .headers()
-        .get(poem::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().filter(|c| !c.is_control()).take(256).collect());
-    RequestMeta { ip, user_agent }
+    }
 }
 
 fn forwarded_client(req: &Request, hops: usize) -> Option<String> {

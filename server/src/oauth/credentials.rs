@@ -242,15 +242,13 @@ async fn record_failure(
 /// host is commonly given a whole /64, so counting single IPv6 addresses would count
 /// nothing).
 fn network_of(ip: &str) -> String {
-    match ip.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+    match ip.parse::<std::net::IpAddr>().map(|a| a.to_canonical()) {
+        Ok(std::net::IpAddr::V6(v6)) => {
             let s = v6.segments();
             format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
-        Ok(std::net::IpAddr::V6(v6)) => v6
-            .to_ipv4_mapped()
-            .map_or(ip.to_owned(), |v4| v4.to_string()),
-        _ => ip.to_owned(),
+        Ok(v4) => v4.to_string(),
+        Err(_) => ip.to_owned(),
     }
 }
 

@@ -423,15 +423,7 @@ async fn keys_rotate_and_retire_through_the_api() {
     k.assert_ok();
     let new = k.body["kid"].as_str().unwrap().to_owned();
     assert_eq!(k.body["alg"], "EdDSA");
-    let jwks: Value = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = app.get_json("/.well-known/jwks.json").await;
     let kids: Vec<&str> = jwks["keys"]
         .as_array()
         .unwrap()

@@ -89,15 +89,7 @@ async fn health_probes() {
 #[tokio::test]
 async fn served_spec_and_swagger_ui() {
     let app = spawn_app().await;
-    let served: Value = app
-        .http
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let served: Value = app.get_json("/openapi.json").await;
     let printed: Value = serde_json::from_str(&tessera_server::api::spec_json()).unwrap();
     assert_eq!(served, printed, "/openapi.json equals `tessera openapi`");
     assert!(served["openapi"].as_str().unwrap().starts_with("3."));

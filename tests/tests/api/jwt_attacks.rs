@@ -59,15 +59,7 @@ async fn forged_and_malformed_tokens_are_refused_everywhere() {
     let header = part(&genuine, 0);
     let payload = part(&genuine, 1);
     assert_eq!(header["alg"], "RS256");
-    let jwks: Value = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = app.get_json("/.well-known/jwks.json").await;
     let jwk = jwks["keys"]
         .as_array()
         .unwrap()

@@ -7,15 +7,8 @@ use tessera_tests::{ADMIN_PASSWORD, Auth, ClientSpec, spawn_app, spawn_app_with}
 
 /// Verifies an access token with the keys the server publishes, as a resource server would.
 pub async fn verify_with_jwks(app: &tessera_tests::TestApp, token: &str) -> Value {
-    let jwks: JwkSet = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: JwkSet =
+        serde_json::from_value(app.get_json("/.well-known/jwks.json").await).unwrap();
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     let kid = header.kid.expect("kid");
@@ -79,15 +72,7 @@ async fn bootstrap_creates_admin_client_user_and_key() {
         .await;
     a.assert_ok();
     assert_eq!(a.str("scope"), "admin");
-    let jwks: Value = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = app.get_json("/.well-known/jwks.json").await;
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0]["alg"], "ES256");

@@ -219,15 +219,7 @@ async fn refresh_token_introspection_for_its_own_confidential_client() {
 }
 
 async fn jwks_kids(app: &TestApp) -> Vec<String> {
-    let v: Value = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = app.get_json("/.well-known/jwks.json").await;
     v["keys"]
         .as_array()
         .unwrap()
@@ -546,7 +538,7 @@ async fn a_success_resets_the_failure_count() {
 /// Counters nobody needs any more (no failure within the window, no lock in force) are
 /// deleted; the ones still in use stay.
 #[tokio::test]
-async fn forgotten_failure_counters_are_pruned() {
+async fn pruning_deletes_only_the_failure_counters_no_longer_needed() {
     let app = spawn_app().await;
     setup(&app).await;
     for name in ["nobody1", "nobody2"] {
