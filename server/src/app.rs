@@ -104,13 +104,18 @@ pub async fn spawn(settings: Settings, opts: SpawnOptions) -> anyhow::Result<Run
             }
         }
     };
-    let task = tokio::spawn(
-        poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
-            app,
-            signal,
-            Some(Duration::from_secs(10)),
-        ),
-    );
+    let limits = crate::serve::Limits {
+        max_connections: connections_that_fit(state.settings.max_connections),
+        read_timeout: Duration::from_secs(state.settings.read_timeout),
+    };
+    let task = tokio::spawn(crate::serve::serve(
+        acceptor,
+        app,
+        limits,
+        state.metrics.connections_open.clone(),
+        signal,
+        Duration::from_secs(10),
+    ));
     let background = vec![
         tokio::spawn(reload_keys_forever(state.clone())),
         tokio::spawn(checkpoint_forever(state.db.clone())),
@@ -124,6 +129,33 @@ pub async fn spawn(settings: Settings, opts: SpawnOptions) -> anyhow::Result<Run
         task,
         background,
     })
+}
+
+/// Every connection is a file descriptor: raise the soft limit on open files (up to the
+/// hard limit) so that `max_connections` fit with room for the database and logs, and
+/// say so if they cannot.
+/// Returns the bound on connections that fits.
+fn connections_that_fit(max_connections: usize) -> usize {
+    const RESERVED: u64 = 256;
+    let wanted = max_connections as u64 + RESERVED;
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(got) if got < wanted => {
+            let fit = usize::try_from(got.saturating_sub(RESERVED).max(16)).unwrap_or(16);
+            tracing::warn!(
+                open_file_limit = got,
+                max_connections,
+                serving = fit,
+                "the open-file limit is too low for max_connections: serving fewer at once; \
+                 raise the hard limit (ulimit -Hn) or lower max_connections"
+            );
+            fit
+        }
+        Ok(_) => max_connections,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open-file limit");
+            max_connections
+        }
+    }
 }
 
 /// Browsers keep `Secure` cookies from plain http only on loopback hosts: elsewhere
@@ -179,6 +211,7 @@ async fn reload_keys_forever(state: AppState) {
 /// The whole HTTP application.
 pub fn routes(state: &AppState) -> impl Endpoint + 'static {
     let body_limit = state.settings.body_limit;
+    let read_timeout = Duration::from_secs(state.settings.read_timeout);
     let api = api::service();
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
@@ -193,7 +226,7 @@ pub fn routes(state: &AppState) -> impl Endpoint + 'static {
             let sensitive = ["/oauth/", "/admin/", "/me/"]
                 .iter()
                 .any(|p| req.uri().path().starts_with(p));
-            let mut resp = match refuse_early(&mut req, body_limit).await {
+            let mut resp = match refuse_early(&mut req, body_limit, read_timeout).await {
                 Some(refused) => refused,
                 None => match ep.call(req).await {
                     Ok(r) => r.into_response(),
@@ -298,8 +331,12 @@ fn error_response(err: poem::Error) -> Response {
 /// The answer to a request refused before any operation sees it: a body too large, too
 /// slow or unreadable, a JSON body with a key given twice, a NUL byte in the URL.
 /// Otherwise the body, read whole, is back in the request.
-async fn refuse_early(req: &mut poem::Request, body_limit: usize) -> Option<Response> {
-    let body = match read_body(req, body_limit).await {
+async fn refuse_early(
+    req: &mut poem::Request,
+    body_limit: usize,
+    read_timeout: Duration,
+) -> Option<Response> {
+    let body = match read_body(req, body_limit, read_timeout).await {
         Ok(body) => body,
         Err(refused) => return Some(refused),
     };
@@ -343,26 +380,24 @@ fn is_json(req: &poem::Request) -> bool {
     })
 }
 
-/// Reads and drops a body, for at most [`BODY_READ_TIMEOUT`].
-async fn drain(body: poem::Body) {
+/// Reads and drops a body, for at most `timeout`.
+async fn drain(body: poem::Body, timeout: Duration) {
     use tokio::io::AsyncReadExt;
     let mut reader = body.into_async_read();
     let mut sink = tokio::io::sink();
     let _ = tokio::time::timeout(
-        BODY_READ_TIMEOUT,
+        timeout,
         tokio::io::copy(&mut (&mut reader).take(DRAIN_LIMIT), &mut sink),
     )
     .await;
 }
 
-/// How long a client may take to send a request body once its headers are in.
-const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// A body declared too large but at most this long is read and dropped before the 413,
 /// so the client, still sending, reads the answer instead of a reset connection.
 const DRAIN_LIMIT: u64 = 1 << 20;
 
-/// Takes the whole request body (at most `limit` bytes, within [`BODY_READ_TIMEOUT`])
+/// Takes the whole request body (at most `limit` bytes, within `timeout`: the
+/// `read_timeout` setting, counted once the headers are in)
 /// before anything else sees the request, so every answer leaves the connection at a
 /// request boundary and a keep-alive client can reuse it. A body refused unread (too
 /// large, too slow) is answered with `Connection: close`: the client then knows not to
@@ -371,6 +406,7 @@ const DRAIN_LIMIT: u64 = 1 << 20;
 async fn read_body(
     req: &mut poem::Request,
     limit: usize,
+    timeout: Duration,
 ) -> Result<impl AsRef<[u8]> + Into<poem::Body> + use<>, Response> {
     let refuse = |message: &str, status: StatusCode| {
         let mut resp = error_response(poem::Error::from_string(message, status));
@@ -394,7 +430,7 @@ async fn read_body(
             // A client that waits for `100 Continue` has sent nothing yet: nothing to drain,
             // and reading would only invite the upload.
             if n <= DRAIN_LIMIT && !req.headers().contains_key(header::EXPECT) {
-                drain(req.take_body()).await;
+                drain(req.take_body(), timeout).await;
             }
             return Err(too_large());
         }
@@ -410,7 +446,7 @@ async fn read_body(
         None => {}
     }
     let body = req.take_body().into_bytes_limit(limit);
-    match tokio::time::timeout(BODY_READ_TIMEOUT, body).await {
+    match tokio::time::timeout(timeout, body).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => Err(too_large()),
         Ok(Err(_)) => Err(refuse(

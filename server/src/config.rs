@@ -39,6 +39,11 @@ pub struct Settings {
     pub hash_queue: usize,
     /// Largest accepted request body in bytes.
     pub body_limit: usize,
+    /// Seconds a client has to send a request's headers, and again its body; also how
+    /// long an idle keep-alive connection stays open.
+    pub read_timeout: u64,
+    /// Client connections open at once; past this, new ones wait to be accepted.
+    pub max_connections: usize,
     /// Database pool size (readers on SQLite; the whole pool on PostgreSQL).
     pub db_max_connections: u32,
     /// How often the key ring is reloaded from the database, in seconds.
@@ -107,6 +112,8 @@ impl Default for Settings {
             hash_concurrency: None,
             hash_queue: 64,
             body_limit: 64 * 1024,
+            read_timeout: 10,
+            max_connections: 8192,
             db_max_connections: 8,
             key_reload_interval: 10,
             key_prepublish: 0,
@@ -193,6 +200,12 @@ impl Settings {
         }
         if self.body_limit < 1024 {
             return Err("body_limit must be at least 1024 bytes".into());
+        }
+        if !(1..=3600).contains(&self.read_timeout) {
+            return Err("read_timeout must be between 1 and 3600 seconds".into());
+        }
+        if self.max_connections < 16 {
+            return Err("max_connections must be at least 16".into());
         }
         Ok(())
     }

@@ -31,6 +31,8 @@ pub mod metrics;
 /// The OAuth flows: client and bearer authentication, the grants, revocation,
 /// introspection.
 pub mod oauth;
+/// Connections: the bound on how many, header and idle timeouts, graceful close.
+pub mod serve;
 /// What the handlers share: database, key ring, password hasher, clock, settings.
 pub mod state;
 /// Queries over SeaORM entities; every function takes `&impl ConnectionTrait`.

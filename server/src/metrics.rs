@@ -45,6 +45,8 @@ pub struct Metrics {
     pub families_revoked: Family<ReasonLabels, Counter>,
     pub logins_throttled: Counter,
     pub hash_in_flight: Gauge,
+    /// Connections open (serve.rs), at most `max_connections`.
+    pub connections_open: Gauge,
     pub db_seconds: Family<OpLabels, Histogram>,
     /// Rotations per group commit (oauth/refresh/group_commit.rs).
     pub group_commit_size: Histogram,
@@ -104,6 +106,12 @@ impl Default for Metrics {
             "Password hashes running or waiting",
             hash_in_flight.clone(),
         );
+        let connections_open = Gauge::default();
+        registry.register(
+            "connections_open",
+            "Client connections open (at most max_connections)",
+            connections_open.clone(),
+        );
         let db_seconds = Family::<OpLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(latency_buckets())
         });
@@ -127,6 +135,7 @@ impl Default for Metrics {
             families_revoked,
             logins_throttled,
             hash_in_flight,
+            connections_open,
             db_seconds,
             group_commit_size,
         }

@@ -15,5 +15,6 @@ mod password;
 mod rotation;
 mod security;
 mod sessions;
+mod slow_clients;
 mod spa_cookie;
 mod standards;
