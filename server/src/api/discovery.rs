@@ -47,6 +47,7 @@ pub struct ServerMetadata {
 
 /// One public key (RFC 7517 §4). Which members are present depends on `kty`.
 #[derive(Debug, Object, Deserialize)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Jwk {
     /// `EC`, `OKP` or `RSA`.
     pub kty: String,

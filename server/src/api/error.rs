@@ -15,9 +15,11 @@ pub struct ErrorBody {
     pub error: String,
     /// A human-readable explanation.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
     /// The request field at fault (e.g. `grant_types`, `redirect_uris`), when one is.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
 
@@ -150,6 +152,14 @@ pub enum ApiError {
     /// `conflict`: a name already taken, or a state that forbids the change.
     #[oai(status = 409)]
     Conflict(poem_openapi::payload::Json<ErrorBody>),
+    /// `invalid_request`: the body is over `body_limit` (answered before any operation
+    /// reads it, by `app.rs`).
+    #[oai(status = 413)]
+    TooLarge(poem_openapi::payload::Json<ErrorBody>),
+    /// `invalid_request`: the body is not `application/json`, or has no `Content-Type`
+    /// (answered by the framework before the operation runs).
+    #[oai(status = 415)]
+    UnsupportedMediaType(poem_openapi::payload::Json<ErrorBody>),
     /// `server_error`.
     #[oai(status = 500)]
     Internal(poem_openapi::payload::Json<ErrorBody>),

@@ -21,6 +21,7 @@ pub struct MeApi;
 
 /// One of the caller's sessions (a live refresh family).
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Session {
     pub id: String,
     pub client_id: String,

@@ -1,7 +1,7 @@
 //! argon2id password hashing, off the async executor, with a bounded number in flight.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
@@ -37,11 +37,12 @@ pub enum HashError {
     Internal(String),
 }
 
-/// Hashes and verifies passwords on tokio's blocking pool. At most `concurrency` hashes
+/// Hashes and verifies passwords on threads of its own. At most `concurrency` hashes
 /// run at once and at most `queue` wait; beyond that callers get [`HashError::Busy`]
 /// instead of the server growing memory (each hash holds `memory_kib` KiB).
 pub struct PasswordHasher {
     argon: Argon2<'static>,
+    threads: HashThreads,
     running: Arc<Semaphore>,
     queued: Arc<AtomicUsize>,
     /// Running plus waiting hashes allowed at once.
@@ -59,6 +60,7 @@ impl PasswordHasher {
         let dummy_hash = dummy_phc(cost);
         Ok(PasswordHasher {
             argon,
+            threads: HashThreads::start(concurrency.max(1))?,
             running: Arc::new(Semaphore::new(concurrency.max(1))),
             queued: Arc::new(AtomicUsize::new(0)),
             capacity: concurrency.max(1) + queue,
@@ -164,12 +166,76 @@ impl Admitted<'_> {
         // that asked for it is gone (a client that disconnects cannot start more hashes
         // than the limit by leaving them running).
         let place = self.place;
-        tokio::task::spawn_blocking(move || {
-            let _held = (permit, place);
-            f()
-        })
-        .await
-        .map_err(|e| HashError::Internal(e.to_string()))
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.hasher.threads.run(Box::new(move || {
+            let answer = {
+                let _held = (permit, place);
+                f()
+            };
+            // The place is free again by the time the caller has its answer.
+            let _ = tx.send(answer);
+        }))?;
+        rx.await
+            .map_err(|_| HashError::Internal("a hashing thread failed".into()))
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The threads that hash, one per hash allowed to run at once, started with the hasher
+/// and ended when it is dropped. They run at a lower CPU priority (nice 10) than the
+/// threads that answer requests: when sign-ins flood in, the hashes share what the
+/// cores have left, and the request threads still answer at once (the 503 that sheds
+/// a sign-in, a refresh beside it). With nothing else to run, the hashes get the cores
+/// whole.
+struct HashThreads {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl HashThreads {
+    fn start(n: usize) -> Result<Self, HashError> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..n {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("tessera-hash-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        // A job that panics loses its answer (the caller sees an
+                        // internal error), not the thread.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                })
+                .map_err(|e| HashError::Internal(format!("cannot start a hashing thread: {e}")))?;
+        }
+        Ok(HashThreads { jobs })
+    }
+
+    fn run(&self, job: Job) -> Result<(), HashError> {
+        self.jobs
+            .send(job)
+            .map_err(|_| HashError::Internal("the hashing threads are gone".into()))
+    }
+}
+
+/// Lowers the calling thread's CPU priority to niceness 10; where that cannot be done,
+/// hashes run at normal priority.
+fn lower_priority() {
+    use thread_priority::{ThreadPriority, ThreadPriorityValue, set_current_thread_priority};
+    // thread-priority maps 0..=99 onto niceness 19..=-20; 22 is niceness 10 (the unit
+    // test below reads it back from /proc).
+    let Ok(low) = ThreadPriorityValue::try_from(22u8) else {
+        return;
+    };
+    if let Err(e) = set_current_thread_priority(ThreadPriority::Crossplatform(low)) {
+        tracing::debug!(error = ?e, "cannot lower the priority of a hashing thread");
     }
 }
 
@@ -188,6 +254,24 @@ mod tests {
             8,
         )
         .unwrap()
+    }
+
+    /// The hashing threads run at niceness 10, read back from the kernel.
+    #[test]
+    fn hashing_threads_run_at_a_lower_priority() {
+        let h = cheap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        h.threads
+            .run(Box::new(move || {
+                let _ = tx.send(std::fs::read_to_string("/proc/thread-self/stat"));
+            }))
+            .unwrap();
+        let stat = rx.recv().unwrap().expect("/proc/thread-self/stat (Linux)");
+        // After the command name come the fields from the third (state) on; niceness is
+        // the nineteenth.
+        let (_, fields) = stat.rsplit_once(") ").unwrap();
+        let nice: i32 = fields.split(' ').nth(16).unwrap().parse().unwrap();
+        assert_eq!(nice, 10, "{stat}");
     }
 
     #[tokio::test]

@@ -17,6 +17,7 @@ pub struct AdminAuditApi;
 
 /// One audit event. Never holds a secret or a token value.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditEventView {
     pub id: i64,
     pub at: time::OffsetDateTime,
@@ -56,6 +57,7 @@ impl From<AuditRecord> for AuditEventView {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditPage {
     /// Newest first.
     pub items: Vec<AuditEventView>,

@@ -20,6 +20,7 @@ pub struct AdminClientsApi;
 
 /// A registered client (never its secret).
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ClientView {
     pub client_id: String,
     /// Public clients have no secret (apps in a browser or on a device).
@@ -75,6 +76,7 @@ impl From<ClientRecord> for ClientView {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ClientPage {
     pub items: Vec<ClientView>,
     pub next_cursor: Option<String>,
@@ -116,6 +118,7 @@ pub struct CreateClient {
 
 /// The new client and, for a confidential client, its secret (shown once).
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ClientCreated {
     pub client: ClientView,
     pub client_secret: Option<String>,

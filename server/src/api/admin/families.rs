@@ -18,6 +18,7 @@ pub struct AdminFamiliesApi;
 
 /// A refresh family: one sign-in and every token rotated from it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct FamilyView {
     pub id: String,
     pub user_id: Option<String>,
@@ -58,6 +59,7 @@ impl From<FamilyRecord> for FamilyView {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct FamilyPage {
     /// Newest first.
     pub items: Vec<FamilyView>,
@@ -67,6 +69,7 @@ pub struct FamilyPage {
 
 /// One token of a chain (never its value).
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ChainToken {
     pub generation: i32,
     pub state: TokenState,
@@ -96,6 +99,7 @@ impl From<ChainLink> for ChainToken {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct FamilyDetail {
     pub family: FamilyView,
     /// Oldest first.

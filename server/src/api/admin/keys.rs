@@ -19,6 +19,7 @@ pub struct AdminKeysApi;
 
 /// A signing key (its public half only).
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct KeyView {
     pub kid: String,
     pub alg: SigningAlg,

@@ -19,6 +19,7 @@ pub struct AdminSigninSessionsApi;
 /// A browser sign-in session (the sign-in page's cookie): while active, the user's
 /// authorize requests skip the password.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SigninSessionView {
     pub id: String,
     pub user_id: String,
@@ -51,6 +52,7 @@ impl From<SigninSessionRecord> for SigninSessionView {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SigninSessionPage {
     /// Newest first.
     pub items: Vec<SigninSessionView>,

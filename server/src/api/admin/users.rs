@@ -18,6 +18,7 @@ pub struct AdminUsersApi;
 
 /// A user as administrators see it (never the password hash).
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UserView {
     pub id: String,
     pub username: String,
@@ -47,6 +48,7 @@ impl From<UserRecord> for UserView {
 
 /// A page of users, by username.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UserPage {
     pub items: Vec<UserView>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -68,6 +70,7 @@ pub struct CreateUser {
 
 /// The new user, and its generated password (shown once) if none was given.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UserCreated {
     pub user: UserView,
     pub generated_password: Option<String>,
@@ -88,6 +91,7 @@ pub struct SetPassword {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PasswordSet {
     pub generated_password: Option<String>,
     /// Sessions ended by the change.
