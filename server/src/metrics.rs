@@ -44,6 +44,7 @@ pub struct Metrics {
     pub reuse_detections: Counter,
     pub families_revoked: Family<ReasonLabels, Counter>,
     pub logins_throttled: Counter,
+    pub client_auth_throttled: Counter,
     pub hash_in_flight: Gauge,
     /// Connections open (serve.rs), at most `max_connections`.
     pub connections_open: Gauge,
@@ -100,6 +101,12 @@ impl Default for Metrics {
             "Sign-ins refused because the user or address is delayed or locked",
             logins_throttled.clone(),
         );
+        let client_auth_throttled = Counter::default();
+        registry.register(
+            "client_auth_throttled",
+            "Client authentications refused after too many wrong secrets from one network",
+            client_auth_throttled.clone(),
+        );
         let hash_in_flight = Gauge::default();
         registry.register(
             "password_hash_queue_depth",
@@ -134,6 +141,7 @@ impl Default for Metrics {
             reuse_detections,
             families_revoked,
             logins_throttled,
+            client_auth_throttled,
             hash_in_flight,
             connections_open,
             db_seconds,

@@ -26,6 +26,8 @@ pub struct Inner {
     pub origins: crate::web::cors::OriginCache,
     /// Client rows for the protocol endpoints, at most a second old.
     pub clients: store::client_cache::ClientCache,
+    /// Failed client authentications per client and network, in memory.
+    pub client_failures: crate::oauth::client_auth::ClientFailures,
     /// Revoked client-credentials tokens, at most a second old.
     pub revoked: store::revoked::RevokedCache,
     /// The refresh path's group commit (oauth/refresh/group_commit.rs).
@@ -68,6 +70,7 @@ impl AppState {
             kek,
             origins: Default::default(),
             clients: Default::default(),
+            client_failures: Default::default(),
             revoked: Default::default(),
             rotations,
             keys: RwLock::new(Arc::new(KeyRing::default())),
@@ -94,6 +97,7 @@ impl AppState {
             kek: None,
             origins: Default::default(),
             clients: Default::default(),
+            client_failures: Default::default(),
             revoked: Default::default(),
             rotations: RotationQueue::closed(),
             keys: RwLock::new(Arc::new(KeyRing::default())),

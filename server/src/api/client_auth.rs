@@ -78,6 +78,7 @@ pub async fn authenticate(
             client_id: &client_id,
             secret: secret.as_deref(),
             basic: basic_header,
+            from: crate::api::meta::client_ip(req).as_deref(),
         },
     )
     .await

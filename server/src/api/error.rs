@@ -50,6 +50,7 @@ impl ErrorBody {
             OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::TooManyAttempts { .. } => "invalid_grant",
+            OAuthError::ClientThrottled { .. } => "invalid_client",
             OAuthError::Unavailable(_) => "temporarily_unavailable",
             OAuthError::Internal(_) => "server_error",
         }
@@ -70,6 +71,7 @@ impl ErrorBody {
             OAuthError::TooManyAttempts { description, .. } => {
                 Self::new("invalid_grant", description)
             }
+            OAuthError::ClientThrottled { .. } => Self::new("invalid_client", e.to_string()),
             OAuthError::Unavailable(d) => Self::new("temporarily_unavailable", d),
             OAuthError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
@@ -106,7 +108,8 @@ pub trait OAuthErrors: Sized {
                 basic.then(|| "Basic realm=\"tessera\", charset=\"UTF-8\"".to_owned()),
             ),
             OAuthError::Unavailable(_) => Self::unavailable(body, "1".into()),
-            OAuthError::TooManyAttempts { retry_after, .. } => {
+            OAuthError::TooManyAttempts { retry_after, .. }
+            | OAuthError::ClientThrottled { retry_after, .. } => {
                 Self::too_many_attempts(body, retry_after.to_string())
             }
             OAuthError::Internal(_) => Self::internal(body),

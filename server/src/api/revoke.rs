@@ -82,6 +82,10 @@ pub enum RevokeResponse {
         Json<ErrorBody>,
         #[oai(header = "WWW-Authenticate")] Option<String>,
     ),
+    /// `invalid_client`: too many failed client authentications from this address;
+    /// retry after the given seconds.
+    #[oai(status = 429)]
+    TooManyAttempts(Json<ErrorBody>, #[oai(header = "Retry-After")] String),
     /// `server_error`.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
@@ -105,6 +109,10 @@ pub enum IntrospectResponse {
         Json<ErrorBody>,
         #[oai(header = "WWW-Authenticate")] Option<String>,
     ),
+    /// `invalid_client`: too many failed client authentications from this address;
+    /// retry after the given seconds.
+    #[oai(status = 429)]
+    TooManyAttempts(Json<ErrorBody>, #[oai(header = "Retry-After")] String),
     /// `server_error`.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
@@ -145,6 +153,9 @@ macro_rules! oauth_errors {
             }
             fn unavailable(body: Json<ErrorBody>, retry_after: String) -> Self {
                 $ty::Unavailable(body, retry_after)
+            }
+            fn too_many_attempts(body: Json<ErrorBody>, retry_after: String) -> Self {
+                $ty::TooManyAttempts(body, retry_after)
             }
         }
     };

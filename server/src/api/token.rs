@@ -94,8 +94,9 @@ pub enum TokenResponse {
     /// The request body is larger than the configured limit.
     #[oai(status = 413)]
     TooLarge(Json<ErrorBody>),
-    /// `invalid_grant`: too many failed sign-ins for this user or address; retry after
-    /// the given seconds.
+    /// `invalid_grant`: too many failed sign-ins for this user or address; or
+    /// `invalid_client`: too many failed client authentications from this address.
+    /// Retry after the given seconds.
     #[oai(status = 429)]
     TooManyAttempts(Json<ErrorBody>, #[oai(header = "Retry-After")] String),
     /// An internal fault (`server_error`), never caused by the request.

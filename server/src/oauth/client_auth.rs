@@ -1,9 +1,14 @@
 //! Client authentication (RFC 6749 §2.3): the lookup and the constant-time secret check.
 //! The edge extracts the credentials (Basic or form) and says which way they came.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use subtle::ConstantTimeEq;
 
 use super::OAuthError;
+use crate::clock::Millis;
 use crate::domain::{ClientId, tokens_hash_presented_secret};
 use crate::state::AppState;
 
@@ -17,10 +22,14 @@ pub struct Credentials<'a> {
     /// They came in an `Authorization: Basic` header (a failure then says
     /// `WWW-Authenticate`).
     pub basic: bool,
+    /// The client's address, as `trusted_proxy_hops` decides it.
+    pub from: Option<&'a str>,
 }
 
 /// Finds and checks the client. Every failure is `invalid_client`, with the same
-/// description whether the client is unknown, disabled or the secret wrong.
+/// description whether the client is unknown, disabled or the secret wrong; past
+/// [`ClientFailures::LIMIT`] wrong secrets from one network, that client is refused from
+/// there (429) until the window ends, before its secret is looked at.
 pub async fn authenticate(state: &AppState, c: Credentials<'_>) -> Result<Client, OAuthError> {
     let fail = |d: &str| OAuthError::InvalidClient {
         description: d.to_owned(),
@@ -30,20 +39,98 @@ pub async fn authenticate(state: &AppState, c: Credentials<'_>) -> Result<Client
         return Err(fail("client authentication failed"));
     }
     let found = state.clients.get(&state.db.read, c.client_id).await?;
-    let presented_hash = c.secret.map(tokens_hash_presented_secret);
     let Some(client) = found.filter(|c| !c.disabled) else {
         return Err(fail("client authentication failed"));
     };
-    match (&client.secret_hash, presented_hash) {
-        (Some(stored), Some(presented)) => {
-            if bool::from(stored.as_bytes().ct_eq(presented.as_bytes())) {
-                Ok(client)
-            } else {
-                Err(fail("client authentication failed"))
-            }
+    let Some(stored) = &client.secret_hash else {
+        return match c.secret {
+            None => Ok(client),
+            Some(_) => Err(fail("public clients must not send a secret")),
+        };
+    };
+    // Made only when there are failures to look up, or one to count.
+    let key = || {
+        format!(
+            "{}@{}",
+            c.client_id,
+            c.from
+                .map_or_else(|| "-".to_owned(), super::credentials::network_of)
+        )
+    };
+    let now = state.clock.now_ms();
+    if let Some(retry_after) = state.client_failures.refused(key, now) {
+        state.metrics.client_auth_throttled.inc();
+        return Err(OAuthError::ClientThrottled {
+            retry_after,
+            basic: c.basic,
+        });
+    }
+    let right = c.secret.is_some_and(|presented| {
+        let presented = tokens_hash_presented_secret(presented);
+        bool::from(stored.as_bytes().ct_eq(presented.as_bytes()))
+    });
+    if right {
+        state.client_failures.succeeded(key);
+        Ok(client)
+    } else {
+        state.client_failures.failed(key(), now);
+        Err(fail("client authentication failed"))
+    }
+}
+
+/// Failed authentications of confidential clients, per client and network (an IPv6
+/// address counts by its /64), in this instance's memory. Past [`Self::LIMIT`] in a
+/// [`Self::WINDOW_MS`], the client is refused from that network until the window ends;
+/// from everywhere else it goes on working, so no one can lock a client out. Client
+/// secrets are 256 random bits, which no rate makes guessable: this bounds the work and
+/// the noise a guesser causes. Only registered clients are counted, so there are at most
+/// clients × networks entries, and expired ones are dropped as the map grows. With
+/// several instances, each counts its own.
+#[derive(Default)]
+pub struct ClientFailures {
+    counts: Mutex<HashMap<String, (u32, Millis)>>,
+    /// Entries in `counts`, read without the lock on the hot path.
+    len: AtomicUsize,
+}
+
+impl ClientFailures {
+    pub const LIMIT: u32 = 20;
+    pub const WINDOW_MS: Millis = 60_000;
+    const PRUNE_AT: usize = 10_000;
+
+    /// Seconds until `key` may try again, if it is refused now.
+    fn refused(&self, key: impl FnOnce() -> String, now: Millis) -> Option<i64> {
+        if self.len.load(Ordering::Relaxed) == 0 {
+            return None;
         }
-        (Some(_), None) => Err(fail("client authentication failed")),
-        (None, None) => Ok(client),
-        (None, Some(_)) => Err(fail("public clients must not send a secret")),
+        let counts = self.counts.lock().ok()?;
+        let &(n, since) = counts.get(&key())?;
+        let ends = since + Self::WINDOW_MS;
+        (n >= Self::LIMIT && now < ends).then(|| (ends - now + 999) / 1000)
+    }
+
+    fn failed(&self, key: String, now: Millis) {
+        let Ok(mut counts) = self.counts.lock() else {
+            return;
+        };
+        if counts.len() >= Self::PRUNE_AT {
+            counts.retain(|_, (_, since)| now < *since + Self::WINDOW_MS);
+        }
+        let entry = counts.entry(key).or_insert((0, now));
+        if now >= entry.1 + Self::WINDOW_MS {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+        self.len.store(counts.len(), Ordering::Relaxed);
+    }
+
+    fn succeeded(&self, key: impl FnOnce() -> String) {
+        if self.len.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        if let Ok(mut counts) = self.counts.lock() {
+            counts.remove(&key());
+            self.len.store(counts.len(), Ordering::Relaxed);
+        }
     }
 }

@@ -241,7 +241,7 @@ async fn record_failure(
 /// What one client controls: its IPv4 address, or the /64 of its IPv6 address (one
 /// host is commonly given a whole /64, so counting single IPv6 addresses would count
 /// nothing).
-fn network_of(ip: &str) -> String {
+pub(crate) fn network_of(ip: &str) -> String {
     match ip.parse::<std::net::IpAddr>().map(|a| a.to_canonical()) {
         Ok(std::net::IpAddr::V6(v6)) => {
             let s = v6.segments();

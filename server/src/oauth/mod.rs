@@ -68,6 +68,12 @@ pub enum OAuthError {
         description: String,
         retry_after: i64,
     },
+    /// Too many failed authentications of this client from this network: retry after
+    /// the given seconds (answered `invalid_client`, 429).
+    #[error(
+        "too many failed client authentications from this address; try again in {retry_after} s"
+    )]
+    ClientThrottled { retry_after: i64, basic: bool },
     /// Overloaded (password hashing saturated, database busy): retry shortly.
     #[error("{0}")]
     Unavailable(String),

@@ -61,14 +61,17 @@ impl Sweep {
 
 #[tokio::test]
 async fn no_secret_reaches_logs_audit_rows_error_bodies_or_metrics() {
+    // The process's one subscriber, so no event of this server can be missed (a scoped
+    // one misses events whose interest another test's thread settled first). The other
+    // tests' lines land here too: more to search.
     let logs = Logs::default();
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter("debug,hyper=info,h2=info,reqwest=info")
         .with_ansi(false)
         .with_writer(logs.clone())
         .finish();
-    // The server runs on this test's single-threaded runtime, so it logs here.
-    let _logging = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber)
+        .expect("the log sweep needs the global subscriber: run it without TEST_LOG=1");
 
     let app = spawn_app().await;
     let mut s = Sweep::default();

@@ -706,3 +706,78 @@ async fn cors_allows_only_configured_origins() {
     assert!(bad.headers().get("access-control-allow-origin").is_none());
     app.stop().await;
 }
+
+/// A client credentials request for `api` from `ip` (trusted as one proxy hop).
+async fn client_credentials_from(app: &TestApp, ip: &str, secret: &str) -> Answer {
+    let req = app
+        .http
+        .post(app.url("/oauth/token"))
+        .header("x-forwarded-for", ip)
+        .basic_auth("api", Some(secret))
+        .form(&[("grant_type", "client_credentials")]);
+    TestApp::answer(req.send().await.unwrap()).await
+}
+
+/// Twenty wrong client secrets from one address: from then on that client is refused
+/// from there (429 `invalid_client`, `Retry-After`), the right secret included, until
+/// the window ends; from another address it goes on working, so no one can lock a
+/// client out. The introspection and revocation endpoints count alike.
+#[tokio::test]
+async fn wrong_client_secrets_are_throttled_per_client_and_address() {
+    let app = spawn_app_with(|s| s.trusted_proxy_hops = 1).await;
+    let secret = setup(&app).await;
+    let guesser = "198.51.100.7";
+    for _ in 0..19 {
+        client_credentials_from(&app, guesser, "tsc_wrong")
+            .await
+            .assert_error(401, "invalid_client");
+    }
+    // The twentieth through introspection, which counts too.
+    let r = app
+        .http
+        .post(app.url("/oauth/introspect"))
+        .header("x-forwarded-for", guesser)
+        .basic_auth("api", Some("tsc_wrong"))
+        .form(&[("token", "x")]);
+    TestApp::answer(r.send().await.unwrap())
+        .await
+        .assert_error(401, "invalid_client");
+    for secret in ["tsc_wrong", secret.as_str()] {
+        let refused = client_credentials_from(&app, guesser, secret).await;
+        refused.assert_error(429, "invalid_client");
+        let retry: i64 = refused.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    }
+    let r = app
+        .http
+        .post(app.url("/oauth/revoke"))
+        .header("x-forwarded-for", guesser)
+        .basic_auth("api", Some(&secret))
+        .form(&[("token", "x")]);
+    TestApp::answer(r.send().await.unwrap())
+        .await
+        .assert_error(429, "invalid_client");
+    // Elsewhere the client works, and a wrong secret there is an ordinary 401.
+    client_credentials_from(&app, "192.0.2.1", &secret)
+        .await
+        .assert_ok();
+    client_credentials_from(&app, "192.0.2.1", "tsc_wrong")
+        .await
+        .assert_error(401, "invalid_client");
+    // The window ends: the right secret works again from the guesser's address.
+    app.clock.advance(Duration::from_secs(61));
+    client_credentials_from(&app, guesser, &secret)
+        .await
+        .assert_ok();
+    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    assert!(
+        metrics.contains("tessera_client_auth_throttled_total 3"),
+        "{metrics}"
+    );
+    app.stop().await;
+}
