@@ -215,6 +215,16 @@ impl TestApp {
         }
     }
 
+    /// A second server on the same database, with the same settings and clock: another
+    /// instance behind a load balancer. Stopping it leaves the database alone.
+    pub async fn another_instance(&self) -> TestApp {
+        let mut app = start(self.settings.clone(), self.clock.clone())
+            .await
+            .expect("a second instance starts");
+        app.pg = None;
+        app
+    }
+
     /// GET with a bearer token.
     /// GET a JSON document without credentials (the JWKS, the spec, the metadata).
     pub async fn get_json(&self, path: &str) -> Value {

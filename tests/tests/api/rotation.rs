@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use tessera_tests::browser_flow::sid_of;
 use tessera_tests::{Auth, ClientSpec, TestApp, spawn_app};
 
 async fn setup(app: &TestApp, spec: ClientSpec<'_>) -> String {
@@ -24,16 +25,6 @@ async fn family_state(app: &TestApp, family: &str) -> (Option<i64>, Option<Strin
         rows[0].try_get("", "revoked_at").unwrap(),
         rows[0].try_get("", "revoke_reason").unwrap(),
     )
-}
-
-fn sid_of(access_token: &str) -> String {
-    use base64::Engine;
-    let payload = access_token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-    v["sid"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -303,36 +294,55 @@ async fn refresh_may_narrow_but_not_widen_the_scope() {
     app.stop().await;
 }
 
-#[tokio::test]
+/// The `family_revoked` audit rows of a family.
+async fn revocations(app: &TestApp, family: &str) -> usize {
+    app.query(&format!(
+        "SELECT id FROM audit_events WHERE family_id = '{family}' AND kind = 'family_revoked'"
+    ))
+    .await
+    .len()
+}
+
+/// Fifty exchanges of one token at once, on a multi-threaded runtime, spread over two
+/// server instances on one database (as behind a load balancer), with other sessions
+/// rotating beside them: exactly one wins, every other is `invalid_grant`, the family is
+/// revoked on both instances, and the trail holds exactly one `family_revoked` row for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_exchanges_of_one_token_yield_exactly_one_success() {
-    let app = spawn_app().await;
-    app.add_user("alice", "alice-password", false).await;
-    app.add_client(ClientSpec::public("web")).await;
-    // Background load: other users' sessions rotating at the same time.
+    let a = spawn_app().await;
+    a.add_user("alice", "alice-password", false).await;
+    a.add_client(ClientSpec::public("web")).await;
     for i in 0..4 {
-        app.add_user(&format!("load{i}"), "load-password", false)
+        a.add_user(&format!("load{i}"), "load-password", false)
             .await;
     }
+    let b = a.another_instance().await;
+    let instances = [&a, &b];
     for round in 0..3 {
-        let target = app
+        let target = a
             .login(Auth::Public("web"), "alice", "alice-password")
             .await;
         let rt = target.str("refresh_token").to_owned();
+        let family = sid_of(target.str("access_token"));
         let mut load_tokens = Vec::new();
         for i in 0..4 {
-            let a = app
+            let t = b
                 .login(Auth::Public("web"), &format!("load{i}"), "load-password")
                 .await;
-            load_tokens.push(a.str("refresh_token").to_owned());
+            load_tokens.push(t.str("refresh_token").to_owned());
         }
-        let racers = (0..50).map(|_| app.refresh(Auth::Public("web"), &rt));
-        let load = load_tokens.into_iter().map(|mut t| {
-            let app = &app;
+        let racers = (0..50).map(|i| {
+            let app = instances[i % 2];
+            let rt = rt.clone();
+            async move { app.refresh(Auth::Public("web"), &rt).await }
+        });
+        let load = load_tokens.into_iter().enumerate().map(|(i, mut t)| {
+            let app = instances[i % 2];
             async move {
                 for _ in 0..10 {
-                    let a = app.refresh(Auth::Public("web"), &t).await;
-                    a.assert_ok();
-                    t = a.str("refresh_token").to_owned();
+                    let r = app.refresh(Auth::Public("web"), &t).await;
+                    r.assert_ok();
+                    t = r.str("refresh_token").to_owned();
                 }
             }
         });
@@ -340,18 +350,50 @@ async fn fifty_concurrent_exchanges_of_one_token_yield_exactly_one_success() {
             futures::future::join_all(racers),
             futures::future::join_all(load)
         );
-        let ok = answers.iter().filter(|a| a.status == 200).count();
+        let ok = answers.iter().filter(|r| r.status == 200).count();
         assert_eq!(ok, 1, "round {round}: exactly one exchange wins");
-        for a in answers.iter().filter(|a| a.status != 200) {
-            a.assert_error(400, "invalid_grant");
+        for r in answers.iter().filter(|r| r.status != 200) {
+            r.assert_error(400, "invalid_grant");
         }
-        // The losers were replays, so the family is revoked, winner's token included.
-        let winner = answers.iter().find(|a| a.status == 200).unwrap();
-        app.refresh(Auth::Public("web"), winner.str("refresh_token"))
-            .await
-            .assert_error(400, "invalid_grant");
+        // The losers were replays, so the family is revoked, the winner's token included,
+        // on either instance.
+        let winner = answers.iter().find(|r| r.status == 200).unwrap();
+        for app in instances {
+            app.refresh(Auth::Public("web"), winner.str("refresh_token"))
+                .await
+                .assert_error(400, "invalid_grant");
+        }
+        assert_eq!(revocations(&a, &family).await, 1, "round {round}");
     }
-    app.stop().await;
+    b.stop().await;
+    a.stop().await;
+}
+
+/// A token rotated on one instance and replayed on another revokes the family
+/// everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_on_another_instance_revokes_the_family_everywhere() {
+    let a = spawn_app().await;
+    a.add_user("alice", "alice-password", false).await;
+    a.add_client(ClientSpec::public("web")).await;
+    let b = a.another_instance().await;
+    let t0 = a
+        .login(Auth::Public("web"), "alice", "alice-password")
+        .await;
+    let family = sid_of(t0.str("access_token"));
+    let t1 = a
+        .refresh(Auth::Public("web"), t0.str("refresh_token"))
+        .await;
+    t1.assert_ok();
+    b.refresh(Auth::Public("web"), t0.str("refresh_token"))
+        .await
+        .assert_error(400, "invalid_grant");
+    a.refresh(Auth::Public("web"), t1.str("refresh_token"))
+        .await
+        .assert_error(400, "invalid_grant");
+    assert_eq!(revocations(&b, &family).await, 1);
+    b.stop().await;
+    a.stop().await;
 }
 
 /// The undo of a rotation whose access token could not be signed: the child is gone and
