@@ -128,6 +128,9 @@ fn sqlite_options(url: &str, max: u32) -> ConnectOptions {
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
         .sqlx_logging(false)
+        .map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_release(|conn, _| Box::pin(released_clean(conn)))
+        })
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 // Every commit is on disk before it is acknowledged, power loss included:
@@ -193,12 +196,13 @@ pub fn classify(err: &DbErr) -> Fault {
         match &**e {
             // The connection broke, or none could be had: the database went away.
             E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => return Fault::Busy,
-            // PostgreSQL's connection exceptions (class 08) and operator intervention
-            // (class 57: shutting down, starting up, the connection terminated).
-            E::Database(d)
-                if d.code()
-                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57")) =>
-            {
+            // PostgreSQL's connection exceptions (class 08), insufficient resources
+            // (class 53: disk full, out of memory, too many connections) and operator
+            // intervention (class 57: shutting down, starting up, the connection
+            // terminated). SQLite's disk full (13) and I/O errors (10, with their
+            // extended codes): a full or failing disk passes, and is not the client's
+            // fault.
+            E::Database(d) if d.code().is_some_and(|c| unavailable_code(&c)) => {
                 return Fault::Busy;
             }
             _ => {}
@@ -217,6 +221,39 @@ pub fn classify(err: &DbErr) -> Fault {
     }
 }
 
+/// Whether a SQLite connection may go back to its pool: not if it comes back still
+/// counted inside a transaction. On a full or failing disk SQLite may roll a transaction
+/// back by itself; the ROLLBACK that follows then fails, and sqlx, which counts
+/// transactions on the connection, goes on counting one that no longer exists. Its next
+/// BEGIN becomes a SAVEPOINT, a later failure's ROLLBACK TO leaves SQLite inside a
+/// transaction that nothing commits, and rotations answered as failed were found
+/// committed once space came back (tests/full_disk.sh). A connection closed here is
+/// replaced by a fresh one, and closing it ends whatever SQLite still held open.
+async fn released_clean(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Connection as _;
+    let inside = conn.is_in_transaction();
+    if inside {
+        tracing::warn!("a SQLite connection came back inside a transaction; replacing it");
+    }
+    Ok(!inside)
+}
+
+/// Whether a database error code says the database is unavailable for now: a
+/// PostgreSQL SQLSTATE (five characters) of class 08, 53 or 57, or a SQLite result code
+/// (a number) whose primary code is `SQLITE_IOERR` or `SQLITE_FULL`.
+fn unavailable_code(code: &str) -> bool {
+    // SQLite's extended codes have at most four digits; every SQLSTATE has five.
+    if code.len() == 5 {
+        return ["08", "53", "57"]
+            .iter()
+            .any(|class| code.starts_with(class));
+    }
+    code.parse::<u32>()
+        .is_ok_and(|n| matches!(n & 0xff, 10 | 13))
+}
+
 /// True when the error is a unique-constraint violation (a duplicate name, say), which
 /// the caller turns into a client error.
 pub fn is_unique_violation(err: &DbErr) -> bool {
@@ -225,6 +262,19 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn unavailable_codes() {
+        use super::unavailable_code as u;
+        for code in [
+            "08006", "57P01", "53100", "53300", "13", "10", "778", "4874",
+        ] {
+            assert!(u(code), "{code}");
+        }
+        for code in ["23505", "42P01", "22001", "19", "2067", "1"] {
+            assert!(!u(code), "{code}");
+        }
+    }
+
     #[test]
     fn redacts_passwords() {
         assert_eq!(

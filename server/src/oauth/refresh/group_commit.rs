@@ -165,6 +165,8 @@ impl Writer {
                     let fault = classify(&e);
                     if fault == Fault::Other {
                         tracing::error!(error = %e, "rotation commit failed");
+                    } else {
+                        tracing::warn!(error = %e, "rotation commit failed; answered 503");
                     }
                     asks.iter().map(|_| Err(OAuthError::from_db(&e))).collect()
                 }
