@@ -18,7 +18,14 @@ N = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
 SECS = float(sys.argv[3]) if len(sys.argv) > 3 else 20
 EVERY = float(sys.argv[4]) if len(sys.argv) > 4 else 0.5
 
-stats = {"opened": 0, "connect_failed": 0, "cut_off": 0, "answered": {}, "lifetimes": []}
+stats = {
+    "opened": 0,
+    "connect_failed": 0,
+    "cut_off": {"headers": 0, "body": 0, "idle": 0},
+    "answered": {},
+    "lifetimes": [],
+    "oldest_open_s": 0.0,
+}
 KINDS = ("headers", "body", "idle")
 
 
@@ -52,15 +59,17 @@ async def one(kind: str, deadline: float) -> None:
                     await writer.drain()
             if not reading.done():
                 reading.cancel()
-                break  # held to the end of the run
+                # Held to the end of the run: how long it had been open.
+                stats["oldest_open_s"] = max(stats["oldest_open_s"], round(time.monotonic() - born, 2))
+                break
             first = reading.result()
             if first:
                 status = first.split(b" ", 2)[1].decode(errors="replace")
                 stats["answered"][status] = stats["answered"].get(status, 0) + 1
-            stats["cut_off"] += 1
+            stats["cut_off"][kind] += 1
             stats["lifetimes"].append(time.monotonic() - born)
         except (ConnectionError, OSError):
-            stats["cut_off"] += 1
+            stats["cut_off"][kind] += 1
             stats["lifetimes"].append(time.monotonic() - born)
         finally:
             writer.close()

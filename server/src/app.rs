@@ -184,7 +184,8 @@ async fn checkpoint_forever(db: Db) {
     }
 }
 
-/// How often forgotten failed-sign-in counters are deleted.
+/// How often forgotten failed-sign-in counters (and client-authentication counts) are
+/// deleted.
 const THROTTLE_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
 async fn prune_throttle_forever(state: AppState) {
@@ -195,6 +196,7 @@ async fn prune_throttle_forever(state: AppState) {
         if let Err(e) = crate::store::throttle::prune(&state.db.write, now, window).await {
             tracing::warn!(error = %e, "pruning failed-sign-in counters failed");
         }
+        state.client_failures.prune(now);
     }
 }
 
@@ -441,8 +443,7 @@ async fn read_body(
                 StatusCode::BAD_REQUEST,
             ));
         }
-        // Chunked over HTTP/1.1, or any HTTP/2 body (which need declare no length):
-        // read up to the limit. A request without a body reads as empty at once.
+        // Chunked: read up to the limit. A request without a body reads as empty at once.
         None => {}
     }
     let body = req.take_body().into_bytes_limit(limit);

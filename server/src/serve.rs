@@ -2,15 +2,20 @@
 //! gracefully.
 //!
 //! poem's own `Server` gives hyper no timer, so hyper's header-read timeout never fires,
-//! and it waits without limit for the first bytes that tell HTTP/1 from HTTP/2: a client
-//! that sends nothing, or trickles its headers a byte at a time, holds its connection for
-//! ever, and enough of them exhaust the file descriptors. Here, with hyper directly:
+//! and it bounds nothing: a client that sends nothing, trickles its headers a byte at a
+//! time, or never reads its answer holds its connection for ever, and enough of them
+//! exhaust the file descriptors. Here, with hyper directly:
 //! - at most `max_connections` are open at once; past that the server stops accepting,
 //!   and new connections wait in the kernel's backlog until a place frees (nothing is
 //!   refused or reset);
-//! - the first bytes, then each request's headers, must arrive within `read_timeout`
-//!   (the body has the same bound in `app::read_body`); the same bound closes an HTTP/1
-//!   connection left idle that long between requests;
+//! - a request's headers must arrive within `read_timeout`, counted from the connection's
+//!   start or the previous answer, so the same bound closes a connection that sends
+//!   nothing or sits idle between requests (the body has the same bound in
+//!   `app::read_body`);
+//! - a write that makes no progress for `read_timeout` (a client that does not read its
+//!   answer) ends the connection;
+//! - HTTP/1.1 only: HTTP/2 belongs to the TLS-terminating proxy in front, and without
+//!   TLS it would need idle and stream bounds hyper does not give;
 //! - on shutdown, idle connections close at once and requests in flight get the grace
 //!   period.
 
@@ -19,13 +24,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::server::conn::{http1, http2};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use poem::listener::{Acceptor, TcpAcceptor};
 use poem::{Endpoint, EndpointExt, IntoEndpoint};
 use prometheus_client::metrics::gauge::Gauge;
-use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 /// The bounds every connection lives within.
@@ -54,11 +58,7 @@ where
     let mut h1 = http1::Builder::new();
     h1.timer(TokioTimer::new())
         .header_read_timeout(limits.read_timeout);
-    let mut h2 = http2::Builder::new(TokioExecutor::new());
-    h2.timer(TokioTimer::new())
-        .max_pending_accept_reset_streams(20)
-        .max_header_list_size(16 * 1024);
-    let (h1, h2) = (Arc::new(h1), Arc::new(h2));
+    let h1 = Arc::new(h1);
     let graceful = GracefulShutdown::new();
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
@@ -91,26 +91,16 @@ where
             let request = poem::Request::from((req, local.clone(), remote.clone(), scheme.clone()));
             async move { Ok::<hyper::Response<_>, Infallible>(app.get_response(request).await.into()) }
         });
-        let (h1, h2, watcher, open) = (h1.clone(), h2.clone(), graceful.watcher(), open.clone());
+        let (h1, watcher, open) = (h1.clone(), graceful.watcher(), open.clone());
         connections.spawn(async move {
             let _place = place;
-            open.inc();
-            // A client that resets or times out ends its connection with an error that
-            // concerns no one else.
-            match first_bytes(&stream, limits.read_timeout).await {
-                Some(Version::H1) => {
-                    let _ = watcher
-                        .watch(h1.serve_connection(TokioIo::new(stream), service))
-                        .await;
-                }
-                Some(Version::H2) => {
-                    let _ = watcher
-                        .watch(h2.serve_connection(TokioIo::new(stream), service))
-                        .await;
-                }
-                None => {}
-            }
-            open.dec();
+            let _open = Open::count(open);
+            let mut io = tokio_io_timeout::TimeoutStream::new(stream);
+            io.set_write_timeout(Some(limits.read_timeout));
+            let conn = h1.serve_connection(TokioIo::new(Box::pin(io)), service);
+            // A client that resets, times out or stops reading ends its connection with
+            // an error that concerns no one else.
+            let _ = watcher.watch(conn).await;
         });
     }
     drop(acceptor);
@@ -120,39 +110,23 @@ where
     {
         tracing::warn!("requests still in flight after the grace period were cut off");
     }
-    // Whatever is left never sent a first byte, or was cut off above.
+    // Whatever is left was cut off above.
     connections.shutdown().await;
     Ok(())
 }
 
-enum Version {
-    H1,
-    H2,
+/// One open connection on the gauge, for as long as it lives (a panic included).
+struct Open(Gauge);
+
+impl Open {
+    fn count(gauge: Gauge) -> Self {
+        gauge.inc();
+        Open(gauge)
+    }
 }
 
-/// What every HTTP/2 connection without TLS (prior knowledge) starts with.
-const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-/// Which protocol the client speaks, from its first bytes, left unread in the socket;
-/// `None` if they do not come within `within` or the client goes away first.
-async fn first_bytes(stream: &TcpStream, within: Duration) -> Option<Version> {
-    let sniff = async {
-        let mut buf = [0u8; H2_PREFACE.len()];
-        loop {
-            let n = stream.peek(&mut buf).await.ok()?;
-            if n == 0 {
-                return None;
-            }
-            if buf[..n] != H2_PREFACE[..n] {
-                return Some(Version::H1);
-            }
-            if n == H2_PREFACE.len() {
-                return Some(Version::H2);
-            }
-            // Part of the HTTP/2 preface: peek would answer at once with the same bytes,
-            // so wait a moment for the rest.
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
-    tokio::time::timeout(within, sniff).await.ok().flatten()
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }

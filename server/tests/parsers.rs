@@ -208,7 +208,12 @@ proptest! {
     /// panic, and whatever is accepted meets every rule.
     #[test]
     fn jwts_signed_with_any_header_and_claims(
-        header_extra in proptest::collection::btree_map("[a-z]{1,5}", json(), 0..4),
+        header_extra in proptest::collection::btree_map(
+            prop_oneof![
+                prop::sample::select(vec!["crit", "jku", "jwk", "x5u", "x5c", "kid", "typ", "alg"]).prop_map(str::to_owned),
+                "[a-z]{1,5}",
+            ],
+            json(), 0..4),
         alg in prop_oneof![Just("ES256"), Just("RS256"), Just("HS256"), Just("none"), Just("EdDSA")],
         typ in prop_oneof![Just(Some("at+jwt")), Just(Some("JWT")), Just(None)],
         claim_edits in proptest::collection::btree_map(
@@ -236,8 +241,9 @@ proptest! {
         let _ = jwt::verify(&ring, &junk, ISS, ISS, now_ms);
         if let Ok(c) = jwt::verify(&ring, &token, ISS, ISS, now_ms) {
             let now = now_ms / 1000;
-            prop_assert_eq!(alg, "ES256");
-            prop_assert_eq!(typ, Some("at+jwt"));
+            prop_assert_eq!(&header["alg"], "ES256");
+            prop_assert_eq!(&header["typ"], "at+jwt");
+            prop_assert_eq!(&header["kid"], key.kid.as_str());
             prop_assert_eq!(c.iss.as_str(), ISS);
             prop_assert_eq!(c.aud.as_str(), ISS);
             prop_assert!(c.exp > now);

@@ -233,6 +233,12 @@ async fn released_clean(
     conn: &mut sea_orm::sqlx::SqliteConnection,
 ) -> Result<bool, sea_orm::sqlx::Error> {
     use sea_orm::sqlx::Connection as _;
+    // A transaction merely dropped has its ROLLBACK queued, not yet run: the ping
+    // runs it first. Only then does a count left over mean what is described above.
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    conn.ping().await?;
     let inside = conn.is_in_transaction();
     if inside {
         tracing::warn!("a SQLite connection came back inside a transaction; replacing it");

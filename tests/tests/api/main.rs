@@ -14,7 +14,6 @@ mod generated_client;
 mod jwt_attacks;
 mod password;
 mod rotation;
-mod secrets;
 mod security;
 mod sessions;
 mod slow_clients;

@@ -143,3 +143,35 @@ async fn past_max_connections_new_clients_wait_for_a_place() {
     }
     app.stop().await;
 }
+
+/// A client that asks for large answers and never reads them holds its connection only
+/// until a write has made no progress for `read_timeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_its_answers_is_cut_off() {
+    let app = spawn_app_with(|s| s.read_timeout = 1).await;
+    let addr = app.url("").trim_start_matches("http://").to_owned();
+    let mut conn = TcpStream::connect(&addr).await.unwrap();
+    // Far more than the socket buffers hold: 40 pipelined copies of the spec.
+    let request = "GET /openapi.json HTTP/1.1\r\nhost: x\r\n\r\n".repeat(40);
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let open = || async {
+        let m = app.http.get(app.url("/metrics")).send().await.unwrap();
+        let m = m.text().await.unwrap();
+        m.lines()
+            .find_map(|l| l.strip_prefix("tessera_connections_open "))
+            .map(|v| v.trim().parse::<i64>().unwrap())
+            .unwrap()
+    };
+    // Ours (the metrics client's) and the reader that does not read.
+    assert_eq!(open().await, 2);
+    let started = Instant::now();
+    while open().await > 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "a client that never reads still holds its connection"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(conn);
+    app.stop().await;
+}

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 //! Secrets never leak. One run goes through every way Tessera hands out or takes in a
 //! secret: the password grant, rotation and a replay, client credentials, the browser
 //! sign-in with PKCE and its code, generated passwords and client secrets from the admin
@@ -62,8 +64,8 @@ impl Sweep {
 #[tokio::test]
 async fn no_secret_reaches_logs_audit_rows_error_bodies_or_metrics() {
     // The process's one subscriber, so no event of this server can be missed (a scoped
-    // one misses events whose interest another test's thread settled first). The other
-    // tests' lines land here too: more to search.
+    // one misses events whose interest another thread settled first). A test binary of
+    // its own, so that no other test runs under this debug-level subscriber.
     let logs = Logs::default();
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter("debug,hyper=info,h2=info,reqwest=info")
