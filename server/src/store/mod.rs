@@ -211,7 +211,6 @@ pub fn classify(err: &DbErr) -> Fault {
     let text = err.to_string();
     if text.contains("database is locked")
         || text.contains("pool timed out")
-        || text.contains("database or disk is full")
         || text.contains("Connection refused")
         || text.contains("connection closed")
     {
