@@ -86,6 +86,7 @@ pub async fn spawn(settings: Settings, opts: SpawnOptions) -> anyhow::Result<Run
     let issuer = settings.issuer_for(&addr.to_string());
 
     warn_if_cookies_cannot_work(&settings, &issuer);
+    warn_if_keys_sign_before_published(&settings);
     bootstrap::run(&db, &settings, &clock, admin_password).await?;
     let state = AppState::new(db, settings, issuer, clock).await?;
     let app = routes(&state);
@@ -155,6 +156,19 @@ fn connections_that_fit(max_connections: usize) -> usize {
             tracing::warn!(error = %e, "cannot read or raise the open-file limit");
             max_connections
         }
+    }
+}
+
+/// Instances load a rotated key at their next reload: one that signs sooner than that can
+/// sign tokens that other instances neither publish nor accept yet.
+fn warn_if_keys_sign_before_published(settings: &Settings) {
+    if settings.is_postgres() && settings.prepublish_secs() < settings.key_reload_interval as i64 {
+        tracing::warn!(
+            key_prepublish = settings.prepublish_secs(),
+            key_reload_interval = settings.key_reload_interval,
+            "key_prepublish is shorter than key_reload_interval: with several instances, a \
+             key rotated on one signs before the others publish it"
+        );
     }
 }
 

@@ -48,8 +48,9 @@ pub struct Settings {
     pub db_max_connections: u32,
     /// How often the key ring is reloaded from the database, in seconds.
     pub key_reload_interval: u64,
-    /// A new signing key is published this many seconds before it signs.
-    pub key_prepublish: i64,
+    /// A new signing key is published this many seconds before it signs. Unset: 0 on
+    /// SQLite, twice `key_reload_interval` on PostgreSQL ([`Settings::prepublish_secs`]).
+    pub key_prepublish: Option<i64>,
     /// `text` (default) or `json`.
     pub log_format: LogFormat,
     /// Brute-force protection for password sign-ins.
@@ -116,7 +117,7 @@ impl Default for Settings {
             max_connections: 8192,
             db_max_connections: 8,
             key_reload_interval: 10,
-            key_prepublish: 0,
+            key_prepublish: None,
             log_format: LogFormat::Text,
             lockout: LockoutPolicy::default(),
             key_encryption_key_file: None,
@@ -192,7 +193,7 @@ impl Settings {
         for (l, v) in Lifetime::ALL.into_iter().zip(lifetimes) {
             l.check(v).map_err(|e| format!("{}: {e}", l.field()))?;
         }
-        if self.key_prepublish < 0 {
+        if self.key_prepublish.is_some_and(|p| p < 0) {
             return Err("key_prepublish must not be negative".into());
         }
         if !(60..=31_536_000).contains(&self.sso_session_ttl) {
@@ -208,6 +209,26 @@ impl Settings {
             return Err("max_connections must be at least 16".into());
         }
         Ok(())
+    }
+
+    /// Seconds a rotated key is published before it signs. On PostgreSQL several
+    /// instances may serve, and each loads a new key only at its next reload, which comes
+    /// a little later than `key_reload_interval` and may fail once: by default the key
+    /// signs after twice that, once every instance publishes it and verifies with it.
+    /// SQLite is one server, which reloads at once, so there it signs at once.
+    pub fn prepublish_secs(&self) -> i64 {
+        self.key_prepublish.unwrap_or(if self.is_postgres() {
+            i64::try_from(self.key_reload_interval.max(1))
+                .unwrap_or(i64::MAX / 4)
+                .saturating_mul(2)
+        } else {
+            0
+        })
+    }
+
+    /// Several instances may share the database.
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres:") || self.database_url.starts_with("postgresql:")
     }
 
     /// The key-encryption key, from the file if one is named, else from the setting.

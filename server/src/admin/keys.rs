@@ -1,6 +1,7 @@
 //! Signing keys: rotate, retire, list. The rules: a rotated key is published at once and
-//! signs after `key_prepublish` seconds, the keys it replaces stop signing then and stay
-//! published until every token they may have signed has expired; a key is retired at
+//! signs after `key_prepublish` seconds (by default on PostgreSQL, once every instance
+//! has reloaded its ring: [`crate::config::Settings::prepublish_secs`]), the keys it
+//! replaces stop signing then and stay published until every token they may have signed has expired; a key is retired at
 //! once only if another key can sign; a running server reloads its ring at once, other
 //! instances within `key_reload_interval`.
 
@@ -81,7 +82,7 @@ pub async fn rotate(state: &AppState, actor: &Actor, alg: SigningAlg) -> AdminRe
     let key = keys::generate(alg).map_err(|e| AdminError::Internal(e.to_string()))?;
     let now = state.clock.now_ms();
     let settings = &state.settings;
-    let activate_at = now + settings.key_prepublish * 1000;
+    let activate_at = now + settings.prepublish_secs() * 1000;
     // The old keys verify until the longest-lived token they may sign has expired.
     let max_ttl = clients::list(&state.db.read)
         .await?

@@ -6,7 +6,7 @@
 //! Bounded in time and requests; talks only to the URL it is given (loopback in practice).
 //!
 //! ```text
-//! tessera-load --url http://127.0.0.1:8080 --client bench --user bench --password ... \
+//! tessera-load --url http://127.0.0.1:8080[,URL...] --client bench --user bench --password ... \
 //!              [--users N] [--mode MODE] [--concurrency 32] [--seconds 10]
 //!              [--client-secret S]    (a confidential client: HTTP Basic on every call)
 //!              [--redirect-uri URI]   (code mode: the client's registered redirect URI)
@@ -35,6 +35,11 @@
 //!                                     write each chain's last token and fate to FILE)
 //! ```
 //!
+//! With several URLs (instances of one deployment), each chain's requests go to them in
+//! turn, starting at a different one per chain, so every rotation is on another instance
+//! than the one before; the end-of-run check replays on yet another. `--mode code` takes
+//! one URL.
+//!
 //! With `--users N`, worker `i` signs in as `{user}{i % N}` (many users, as in real
 //! traffic; one user signing in from 32 places at once would be throttled). A `429` is
 //! honoured like a well-behaved client would: wait `Retry-After`, then go on.
@@ -49,6 +54,9 @@ use serde_json::Value;
 
 struct Args {
     url: String,
+    /// Every `--url` given (comma-separated): chain `i`'s `n`-th request goes to
+    /// `urls[(i + n) % len]`, so consecutive rotations of a chain alternate instances.
+    urls: Vec<String>,
     client: String,
     user: String,
     users: usize,
@@ -75,6 +83,7 @@ struct Args {
 fn parse_args() -> anyhow::Result<Args> {
     let mut a = Args {
         url: "http://127.0.0.1:8080".into(),
+        urls: Vec::new(),
         client: "bench".into(),
         user: "bench".into(),
         users: 0,
@@ -94,7 +103,13 @@ fn parse_args() -> anyhow::Result<Args> {
     while let Some(flag) = it.next() {
         let mut val = || it.next().with_context(|| format!("{flag} needs a value"));
         match flag.as_str() {
-            "--url" => a.url = val()?,
+            "--url" => {
+                a.urls = val()?
+                    .split(',')
+                    .map(|u| u.trim_end_matches('/').to_owned())
+                    .collect();
+                a.url = a.urls[0].clone();
+            }
             "--client" => a.client = val()?,
             "--user" => a.user = val()?,
             "--users" => a.users = val()?.parse()?,
@@ -124,6 +139,12 @@ fn parse_args() -> anyhow::Result<Args> {
         "introspect",
         "jwks",
     ];
+    if a.urls.is_empty() {
+        a.urls.push(a.url.clone());
+    }
+    if a.urls.len() > 1 && a.mode == "code" {
+        bail!("--mode code takes one --url (its sign-in session lives on one instance)");
+    }
     if !MODES.contains(&a.mode.as_str()) {
         bail!("--mode must be one of {}", MODES.join(", "));
     }
@@ -309,7 +330,8 @@ async fn worker(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap_or_else(|_| reqwest::Client::new());
-    let url = format!("{}{}", args.url, args.token_path);
+    // Instance `k % len` of the `--url` list.
+    let at = |k: usize, path: &str| format!("{}{path}", args.urls[k % args.urls.len()]);
     let username = if args.users > 0 {
         format!("{}{}", args.user, index % args.users)
     } else {
@@ -339,8 +361,8 @@ async fn worker(
         }
     }
     // A confidential client authenticates with HTTP Basic on every call.
-    let token_call = |form: &[(&str, &str)]| {
-        let req = http.post(&url).form(form);
+    let token_call = |k: usize, form: &[(&str, &str)]| {
+        let req = http.post(at(k, &args.token_path)).form(form);
         match &args.client_secret {
             Some(secret) => req.basic_auth(&args.client, Some(secret)),
             None => req,
@@ -349,7 +371,7 @@ async fn worker(
     let cc = [("grant_type", "client_credentials")];
     let mut introspected = String::new();
     if args.mode == "introspect" {
-        let (status, body) = send(token_call(&cc)).await;
+        let (status, body) = send(token_call(index, &cc)).await;
         match body["access_token"].as_str() {
             Some(t) if status == 200 => introspected = t.to_owned(),
             _ => {
@@ -368,7 +390,7 @@ async fn worker(
         // with 503 (the hashing queue is full) is tried again shortly, for up to ~10 s.
         let _turn = sign_ins.acquire().await;
         for attempt in 1.. {
-            match send(token_call(&login)).await {
+            match send(token_call(index, &login)).await {
                 (200, body) if body["refresh_token"].is_string() => {
                     refresh = body["refresh_token"]
                         .as_str()
@@ -395,19 +417,18 @@ async fn worker(
         return stats;
     }
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let introspect_url = format!("{}/oauth/introspect", args.url);
-    let jwks_url = format!("{}/.well-known/jwks.json", args.url);
     let mut n = 0;
     let (mut lost_answers, mut unanswered, mut refused) = (0u64, false, None::<u16>);
     while Instant::now() < deadline && n < budget {
         n += 1;
+        let k = index + n as usize;
         let start = Instant::now();
         let (status, body) = match args.mode.as_str() {
             "code" => code_flow(&http, &args, &session, &params).await,
-            "client_credentials" => send(token_call(&cc)).await,
+            "client_credentials" => send(token_call(k, &cc)).await,
             "introspect" => {
                 let req = http
-                    .post(&introspect_url)
+                    .post(at(k, "/oauth/introspect"))
                     .form(&[("token", introspected.as_str())])
                     .basic_auth(&args.client, args.client_secret.as_ref());
                 match send(req).await {
@@ -415,15 +436,18 @@ async fn worker(
                     other => other,
                 }
             }
-            "jwks" => send(http.get(&jwks_url)).await,
-            "login" => send(token_call(&login)).await,
-            _ if refresh.is_empty() => send(token_call(&login)).await,
+            "jwks" => send(http.get(at(k, "/.well-known/jwks.json"))).await,
+            "login" => send(token_call(k, &login)).await,
+            _ if refresh.is_empty() => send(token_call(k, &login)).await,
             _ => {
-                send(token_call(&[
-                    ("grant_type", "refresh_token"),
-                    ("client_id", args.client.as_str()),
-                    ("refresh_token", refresh.as_str()),
-                ]))
+                send(token_call(
+                    k,
+                    &[
+                        ("grant_type", "refresh_token"),
+                        ("client_id", args.client.as_str()),
+                        ("refresh_token", refresh.as_str()),
+                    ],
+                ))
                 .await
             }
         };
@@ -502,12 +526,16 @@ async fn worker(
     // that replay revoked the family, so its newest token is refused too.
     if args.mode == "refresh" && !previous.is_empty() && !refresh.is_empty() {
         let mut refused = 0;
-        for t in [&previous, &refresh] {
-            let (status, body) = send(token_call(&[
-                ("grant_type", "refresh_token"),
-                ("client_id", args.client.as_str()),
-                ("refresh_token", t.as_str()),
-            ]))
+        // On the next instances in turn: a replay on B of a token rotated on A.
+        for (j, t) in [&previous, &refresh].into_iter().enumerate() {
+            let (status, body) = send(token_call(
+                index + n as usize + 1 + j,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", args.client.as_str()),
+                    ("refresh_token", t.as_str()),
+                ],
+            ))
             .await;
             if status == 400 && body["error"] == "invalid_grant" {
                 refused += 1;

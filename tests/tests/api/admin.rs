@@ -423,6 +423,14 @@ async fn keys_rotate_and_retire_through_the_api() {
     k.assert_ok();
     let new = k.body["kid"].as_str().unwrap().to_owned();
     assert_eq!(k.body["alg"], "EdDSA");
+    // On PostgreSQL a new key waits for every instance to publish it before it signs.
+    let prepublish = app.state().settings.prepublish_secs();
+    assert_eq!(
+        k.body["state"],
+        if prepublish > 0 { "pending" } else { "active" }
+    );
+    app.clock
+        .advance(std::time::Duration::from_secs(prepublish as u64));
     let jwks: Value = app.get_json("/.well-known/jwks.json").await;
     let kids: Vec<&str> = jwks["keys"]
         .as_array()

@@ -53,7 +53,9 @@ async fn forged_and_malformed_tokens_are_refused_everywhere() {
         )
         .await;
     r.assert_ok();
-    app.clock.advance(std::time::Duration::from_secs(1));
+    let prepublish = app.state().settings.prepublish_secs() as u64;
+    app.clock
+        .advance(std::time::Duration::from_secs(prepublish + 1));
     app.state().reload_keys().await.unwrap();
     let genuine = app.admin_token().await;
     let header = part(&genuine, 0);

@@ -234,7 +234,7 @@ fn kid_of(jwt: &str) -> String {
 
 #[tokio::test]
 async fn key_rotation_prepublishes_then_retires() {
-    let app = spawn_app_with(|s| s.key_prepublish = 60).await;
+    let app = spawn_app_with(|s| s.key_prepublish = Some(60)).await;
     let secret = setup(&app).await;
     let before = app
         .login(Auth::Public("web"), "alice", "alice-password")
