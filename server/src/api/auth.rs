@@ -10,7 +10,8 @@ pub use crate::oauth::bearer::Principal;
 use crate::oauth::bearer::{self, BearerError};
 use crate::state::AppState;
 
-/// An access token of a signed-in user.
+/// An access token of a signed-in user, issued to a first-party client or with scope
+/// `tessera:sessions`.
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_user")]
 pub struct UserBearer(pub Principal);
@@ -35,7 +36,7 @@ fn state(req: &Request) -> poem::Result<&AppState> {
 }
 
 async fn check_user(req: &Request, b: Bearer) -> poem::Result<Principal> {
-    bearer::user(state(req)?, &b.token).await.map_err(refused)
+    bearer::me(state(req)?, &b.token).await.map_err(refused)
 }
 
 async fn check_admin(req: &Request, b: Bearer) -> poem::Result<Principal> {

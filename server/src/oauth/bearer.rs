@@ -1,7 +1,8 @@
 //! Bearer authentication for `/me` and the admin API: a valid access token that still
-//! stands ([`introspection::standing`]) and belongs to a user; for the admin API also
-//! the `admin` scope and the user's admin role, checked in the database, so a demoted
-//! administrator loses access at once.
+//! stands ([`introspection::standing`]) and belongs to a user; for `/me` also a client
+//! meant to manage the user's sessions ([`me`]); for the admin API the `admin` scope and
+//! the user's admin role, checked in the database, so a demoted administrator loses
+//! access at once.
 
 use super::introspection::{self, Standing};
 use super::{ADMIN_SCOPE, OAuthError};
@@ -56,6 +57,29 @@ pub async fn user(state: &AppState, token: &str) -> Result<Principal, BearerErro
             "the session of this access token has ended, or its user or client is disabled",
         )),
     }
+}
+
+/// The scope a third-party client needs for `/me`, granted only through the consent page.
+pub const SESSIONS_SCOPE: &str = "tessera:sessions";
+
+/// A user's access token for `/me`: one issued to a first-party client (one that shows
+/// no consent page: the operator's own apps), or to a third-party client with the
+/// [`SESSIONS_SCOPE`] the user consented to. Otherwise any app the user once let in, or
+/// any API its tokens are sent to, could list the user's sessions and end them all.
+pub async fn me(state: &AppState, token: &str) -> Result<Principal, BearerError> {
+    let p = user(state, token).await?;
+    let first_party = state
+        .clients
+        .get(&state.db.read, &p.claims.client_id)
+        .await
+        .map_err(OAuthError::from)?
+        .is_some_and(|c| !c.require_consent);
+    if !first_party && !p.claims.scope.split(' ').any(|s| s == SESSIONS_SCOPE) {
+        return Err(BearerError::Forbidden(
+            "a third-party client's token needs scope `tessera:sessions` to manage sessions",
+        ));
+    }
+    Ok(p)
 }
 
 /// An administrator's access token with scope `admin`.

@@ -1,5 +1,7 @@
 //! `/me/sessions`: a user's own refresh families.
 
+use reqwest::Method;
+use serde_json::json;
 use tessera_tests::{Auth, ClientSpec, spawn_app};
 
 #[tokio::test]
@@ -55,6 +57,70 @@ async fn users_list_and_end_their_own_sessions() {
     // Bob is unaffected.
     app.get_bearer("/me/sessions", bob_at).await.assert_ok();
     app.stop().await;
+}
+
+/// A confused deputy: a third-party app (one the user consents to) holds a token of the
+/// user, and so does every API it sends that token to. Only with the scope the user
+/// consented to for this may it list or end the user's sessions; the operator's own
+/// (first-party) apps may.
+#[tokio::test]
+async fn third_party_tokens_need_the_sessions_scope() {
+    let app = spawn_app().await;
+    app.add_user("alice", "alice-password", false).await;
+    app.add_client(ClientSpec::public("web")).await;
+    app.add_client(ClientSpec {
+        scope: "read tessera:sessions",
+        ..ClientSpec::public("third")
+    })
+    .await;
+    let admin = app.admin_token().await;
+    app.send_bearer(
+        Method::PATCH,
+        "/admin/v1/clients/third",
+        &admin,
+        Some(json!({"require_consent": true})),
+    )
+    .await
+    .assert_ok();
+    let first = app
+        .login(Auth::Public("web"), "alice", "alice-password")
+        .await;
+    let read_only = login_third(&app, "read").await;
+    read_only.assert_ok();
+    let at = read_only.str("access_token");
+    app.get_bearer("/me/sessions", at)
+        .await
+        .assert_error(403, "insufficient_scope");
+    app.delete_bearer("/me/sessions", at)
+        .await
+        .assert_error(403, "insufficient_scope");
+    // Nothing was ended: the first-party session still refreshes.
+    app.refresh(Auth::Public("web"), first.str("refresh_token"))
+        .await
+        .assert_ok();
+
+    let consented = login_third(&app, "read tessera:sessions").await;
+    consented.assert_ok();
+    let list = app
+        .get_bearer("/me/sessions", consented.str("access_token"))
+        .await;
+    list.assert_ok();
+    assert_eq!(list.body["sessions"].as_array().unwrap().len(), 3);
+    // A first-party app's token needs no such scope (its scope is `read write`).
+    app.get_bearer("/me/sessions", first.str("access_token"))
+        .await
+        .assert_ok();
+    app.stop().await;
+}
+
+async fn login_third(app: &tessera_tests::TestApp, scope: &str) -> tessera_tests::Answer {
+    let form = [
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", "alice-password"),
+        ("scope", scope),
+    ];
+    app.token(Auth::Public("third"), &form).await
 }
 
 #[tokio::test]
