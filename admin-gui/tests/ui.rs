@@ -10,7 +10,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use tessera_admin::app::Banner;
 use tessera_admin::{AdminApp, Persisted, Screen};
-use tessera_client::types::{AuditKind, ClientView, RefreshTokenDelivery};
+use tessera_client::types::{AuditKind, ClientView, KeyState, KeyView, RefreshTokenDelivery};
 use tessera_tests::{ADMIN_PASSWORD, Auth, ClientSpec, TestApp, spawn_app};
 
 struct Fixture {
@@ -984,5 +984,236 @@ fn browser_sign_in_sessions_are_listed_filtered_and_ended() {
     // Ivy's browser must sign in again; jack's still skips the password.
     assert_eq!(f.block(ivy.authorize(&f.server)), 200, "the sign-in page");
     assert_eq!(f.block(jack.authorize(&f.server)), 302);
+    f.stop();
+}
+
+/// One part of a JWT (0: its header, 1: its claims), decoded from unpadded base64url.
+fn jwt_part(token: &str, i: usize) -> serde_json::Value {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let part = token.split('.').nth(i).unwrap();
+    let (mut bits, mut held, mut bytes) = (0u32, 0u32, Vec::new());
+    for c in part.bytes() {
+        let v = ALPHABET.iter().position(|&a| a == c).expect("base64url");
+        bits = (bits << 6) | u32::try_from(v).unwrap();
+        held += 6;
+        if held >= 8 {
+            held -= 8;
+            bytes.push(u8::try_from(bits >> held).unwrap());
+            bits &= (1 << held) - 1;
+        }
+    }
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The key that signed an access token.
+fn kid_of(token: &str) -> String {
+    jwt_part(token, 0)["kid"].as_str().unwrap().to_owned()
+}
+
+/// The key ids the server publishes.
+fn jwks_kids(f: &Fixture) -> Vec<String> {
+    let jwks = f.block(f.server.get_json("/.well-known/jwks.json"));
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The refresh family of the app's sign-in: the one family of the desktop admin's client
+/// other than that of `token`, the test's own admin token (its `sid`).
+fn app_family(f: &Fixture, token: &str) -> String {
+    let own = jwt_part(token, 1)["sid"].as_str().unwrap().to_owned();
+    let a = f.block(f.server.get_bearer(
+        "/admin/v1/families?client_id=tessera-admin&limit=100",
+        token,
+    ));
+    a.assert_ok();
+    let ids: Vec<String> = a.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .filter(|id| *id != own)
+        .collect();
+    assert_eq!(ids.len(), 1, "one family besides the test's: {}", a.body);
+    ids[0].clone()
+}
+
+/// A family as the admin API returns it: `family`, and its chain in `tokens`.
+fn family_json(f: &Fixture, token: &str, id: &str) -> serde_json::Value {
+    let a = f.block(
+        f.server
+            .get_bearer(&format!("/admin/v1/families/{id}"), token),
+    );
+    a.assert_ok();
+    a.body
+}
+
+/// The audit events of `kind` about family `id`.
+fn family_events(f: &Fixture, token: &str, kind: &str, id: &str) -> Vec<serde_json::Value> {
+    let a = f.block(f.server.get_bearer(
+        &format!("/admin/v1/audit?kind={kind}&family_id={id}&limit=100"),
+        token,
+    ));
+    a.assert_ok();
+    a.body["items"].as_array().unwrap().clone()
+}
+
+/// A key on the keys screen's list.
+fn listed_key(h: &Harness<'static, AdminApp>, kid: &str) -> Option<KeyView> {
+    let list = h.state().screens.keys.list.as_ref()?;
+    list.items.iter().find(|k| k.kid == kid).cloned()
+}
+
+#[test]
+fn signing_out_revokes_the_session_on_the_server() {
+    let f = Fixture::new();
+    let mut h = f.harness();
+    sign_in(&mut h);
+    let token = f.block(f.server.admin_token());
+    let family = app_family(&f, &token);
+    assert_eq!(
+        family_json(&f, &token, &family)["family"]["state"],
+        "active"
+    );
+    click(&mut h, "Sign out");
+    idle(&mut h);
+    assert!(!h.state().signed_in);
+    assert!(has(&h, "Sign in"));
+    // Ended on the server, not only forgotten by the app: the family and every refresh
+    // token of its chain are revoked.
+    let d = family_json(&f, &token, &family);
+    assert_eq!(d["family"]["state"], "revoked", "{d}");
+    assert_eq!(d["family"]["revoke_reason"], "logout", "{d}");
+    let chain = d["tokens"].as_array().unwrap();
+    assert!(!chain.is_empty());
+    assert!(chain.iter().all(|t| t["state"] != "active"), "{d}");
+    // Only the app's session: the test's own still works.
+    f.block(f.server.get_bearer("/admin/v1/keys", &token))
+        .assert_ok();
+    f.stop();
+}
+
+#[test]
+fn an_expired_access_token_is_refreshed_and_the_app_stays_signed_in() {
+    let f = Fixture::new();
+    let mut h = f.harness();
+    sign_in(&mut h);
+    let token = f.block(f.server.admin_token());
+    let family = app_family(&f, &token);
+    let before = family_json(&f, &token, &family)["family"]["generations"]
+        .as_i64()
+        .unwrap();
+    assert!(family_events(&f, &token, "token_refreshed", &family).is_empty());
+    // The server's clock passes the access tokens' lifetime (the refresh token's is
+    // days): the app's token, issued with the test's, is now refused.
+    let ttl = u64::try_from(f.server.settings.access_ttl).unwrap();
+    f.server.clock.advance(Duration::from_secs(ttl + 1));
+    f.block(f.server.get_bearer("/admin/v1/keys", &token))
+        .assert_error(401, "invalid_token");
+    open(&mut h, "Users");
+    assert!(h.state().signed_in, "{:?}", h.state().login_error);
+    assert_eq!(h.state().shell.banner, None);
+    assert!(h.state().screens.users.page.is_some(), "the users loaded");
+    assert!(has(&h, "admin"));
+    // The server saw the app rotate its refresh token, in the same family.
+    let token = f.block(f.server.admin_token());
+    let d = family_json(&f, &token, &family);
+    assert_eq!(d["family"]["state"], "active", "{d}");
+    assert_eq!(d["family"]["generations"], before + 1, "{d}");
+    assert_eq!(
+        family_events(&f, &token, "token_refreshed", &family).len(),
+        1
+    );
+    f.stop();
+}
+
+#[test]
+fn rotating_then_retiring_a_key_in_the_ui_changes_what_the_server_accepts() {
+    let f = Fixture::new();
+    let mut h = f.harness();
+    sign_in(&mut h);
+    // Signed by the first key, as the app's token is.
+    let old_token = f.block(f.server.admin_token());
+    let family = app_family(&f, &old_token);
+    let old = kid_of(&old_token);
+    assert_eq!(jwks_kids(&f), vec![old.clone()]);
+    open(&mut h, "Keys");
+    wait_until(&mut h, "the first key", |h| listed_key(h, &old).is_some());
+
+    click(&mut h, "Rotate key");
+    click(&mut h, "Confirm");
+    wait_until(&mut h, "two keys", |h| {
+        h.state()
+            .screens
+            .keys
+            .list
+            .as_ref()
+            .is_some_and(|l| l.items.len() == 2)
+    });
+    idle(&mut h);
+    let list = h.state().screens.keys.list.clone().unwrap();
+    let new = list
+        .items
+        .iter()
+        .find(|k| k.kid != old)
+        .unwrap()
+        .kid
+        .clone();
+    let mut kids = jwks_kids(&f);
+    kids.sort();
+    let mut both = vec![old.clone(), new.clone()];
+    both.sort();
+    assert_eq!(
+        kids, both,
+        "the new key is published, the old one still verifies"
+    );
+    // On PostgreSQL a new key is published ahead of signing: move the server's clock to
+    // its activation rather than wait.
+    let ahead =
+        listed_key(&h, &new).unwrap().activate_at.timestamp_millis() - f.server.clock.now_ms();
+    if ahead > 0 {
+        assert_eq!(listed_key(&h, &new).unwrap().state, KeyState::Pending);
+        f.server
+            .clock
+            .advance(Duration::from_millis(u64::try_from(ahead).unwrap() + 1));
+        click(&mut h, "Refresh");
+        idle(&mut h);
+    }
+    assert_eq!(listed_key(&h, &new).unwrap().state, KeyState::Active);
+
+    // Retire the old key: the "Retire" of its row (newest first).
+    let row = list.items.iter().position(|k| k.kid == old).unwrap();
+    let retire: Vec<_> = h.query_all_by_label("Retire").collect();
+    assert_eq!(retire.len(), 2);
+    retire[row].click();
+    h.step();
+    h.step();
+    assert!(has_containing(&h, &format!("Retire {old} now?")));
+    click(&mut h, "Confirm");
+    idle(&mut h);
+    // The app's own token was signed by the retired key: its reload of the list was
+    // refused, and it refreshed and carried on.
+    assert!(h.state().signed_in, "{:?}", h.state().login_error);
+    assert_eq!(
+        h.state().shell.banner,
+        Some(Banner::Info(format!("Retired {old}")))
+    );
+    assert_eq!(listed_key(&h, &old).unwrap().state, KeyState::Retired);
+
+    // The server: the old key is gone from the JWKS and its tokens stop verifying; new
+    // tokens are signed with the new key and accepted.
+    assert_eq!(jwks_kids(&f), vec![new.clone()]);
+    f.block(f.server.get_bearer("/admin/v1/keys", &old_token))
+        .assert_error(401, "invalid_token");
+    let token = f.block(f.server.admin_token());
+    assert_eq!(kid_of(&token), new);
+    f.block(f.server.get_bearer("/admin/v1/keys", &token))
+        .assert_ok();
+    let d = family_json(&f, &token, &family);
+    assert_eq!(d["family"]["state"], "active", "{d}");
+    assert_eq!(d["family"]["generations"], 2, "the app refreshed once: {d}");
     f.stop();
 }
