@@ -152,11 +152,11 @@ impl Api {
         }
     }
 
-    /// Ends the session on the server too (revokes the refresh family).
-    pub async fn sign_out(&mut self) {
+    /// Ends the session on the server too (revokes the refresh family). Forgets the
+    /// tokens whatever happens; an error says the server did not confirm the end.
+    pub async fn sign_out(&mut self) -> Result<(), ApiError> {
         if let Some(s) = self.session.take() {
-            let _ = self
-                .anon
+            self.anon
                 .revoke()
                 .body(types::TokenActionRequest {
                     token: Some(s.refresh_token),
@@ -165,8 +165,10 @@ impl Api {
                     client_secret: None,
                 })
                 .send()
-                .await;
+                .await
+                .map_err(map_err)?;
         }
+        Ok(())
     }
 
     async fn refresh(&mut self) -> Result<(), ApiError> {

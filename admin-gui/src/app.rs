@@ -156,7 +156,7 @@ impl Screens {
     /// the app's (see [`AdminApp::deliver`]).
     fn deliver(&mut self, reply: Reply, shell: &mut Shell) {
         match reply {
-            Reply::SignedIn(_) | Reply::SignedOut => {}
+            Reply::SignedIn(_) | Reply::SignedOut(_) => {}
             Reply::Dashboard(a) => self
                 .dashboard
                 .on_answer(a, &mut Net::new(shell, Request::Dashboard)),
@@ -274,7 +274,16 @@ impl AdminApp {
                 self.signing_in = false;
                 self.login_error = Some(e.to_string());
             }
-            Reply::SignedOut => self.signed_in = false,
+            Reply::SignedOut(r) => {
+                self.signed_in = false;
+                if let Err(e) = r {
+                    self.login_error = Some(format!(
+                        "Signed out here, but the server did not confirm that the session \
+                         ended ({e}). It stays valid until it expires; end it from the \
+                         Sessions tab."
+                    ));
+                }
+            }
             other => self.screens.deliver(other, &mut self.shell),
         }
     }

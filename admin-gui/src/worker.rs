@@ -50,7 +50,8 @@ impl<A> std::fmt::Display for Failure<A> {
 #[derive(Debug, Clone)]
 pub enum Reply {
     SignedIn(Result<(), ApiError>),
-    SignedOut,
+    /// Signed out here; an error if the server did not confirm the session ended.
+    SignedOut(Result<(), ApiError>),
     Dashboard(Result<dashboard::Answer, Failure<dashboard::Ask>>),
     Users(Result<users::Answer, Failure<users::Ask>>),
     Clients(Result<clients::Answer, Failure<clients::Ask>>),
@@ -66,7 +67,7 @@ impl Reply {
             r.as_ref().err().map(|f| &f.error)
         }
         match self {
-            Reply::SignedIn(_) | Reply::SignedOut => None,
+            Reply::SignedIn(_) | Reply::SignedOut(_) => None,
             Reply::Dashboard(r) => err(r),
             Reply::Users(r) => err(r),
             Reply::Clients(r) => err(r),
@@ -118,10 +119,11 @@ async fn run(slot: &mut Option<Api>, req: Request) -> Reply {
             return Reply::SignedIn(r);
         }
         Request::SignOut => {
-            if let Some(mut api) = slot.take() {
-                api.sign_out().await;
-            }
-            return Reply::SignedOut;
+            let r = match slot.take() {
+                Some(mut api) => api.sign_out().await,
+                None => Ok(()),
+            };
+            return Reply::SignedOut(r);
         }
         other => other,
     };
@@ -138,7 +140,7 @@ async fn run(slot: &mut Option<Api>, req: Request) -> Reply {
 async fn dispatch(api: &mut Api, req: Request) -> Reply {
     match req {
         Request::SignIn { .. } => Reply::SignedIn(Ok(())),
-        Request::SignOut => Reply::SignedOut,
+        Request::SignOut => Reply::SignedOut(Ok(())),
         Request::Dashboard(a) => attempt!(Dashboard, a, api),
         Request::Users(a) => attempt!(Users, a, api),
         Request::Clients(a) => attempt!(Clients, a, api),
@@ -153,7 +155,7 @@ fn not_signed_in(req: Request) -> Reply {
     let no = || ApiError::SessionEnded("not signed in".into());
     match req {
         Request::SignIn { .. } => Reply::SignedIn(Err(no())),
-        Request::SignOut => Reply::SignedOut,
+        Request::SignOut => Reply::SignedOut(Ok(())),
         Request::Dashboard(a) => refuse!(Dashboard, a, no()),
         Request::Users(a) => refuse!(Users, a, no()),
         Request::Clients(a) => refuse!(Clients, a, no()),

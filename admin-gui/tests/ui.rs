@@ -1097,6 +1097,22 @@ fn signing_out_revokes_the_session_on_the_server() {
 }
 
 #[test]
+fn a_sign_out_the_server_did_not_confirm_is_explained() {
+    let f = Fixture::new();
+    let mut h = f.harness();
+    sign_in(&mut h);
+    f.stop();
+    click(&mut h, "Sign out");
+    wait_until(&mut h, "signed out", |h| !h.state().signed_in);
+    idle(&mut h);
+    assert!(has(&h, "Sign in"));
+    assert!(
+        has_containing(&h, "the server did not confirm that the session ended"),
+        "the sign-in screen should say the session may still be live"
+    );
+}
+
+#[test]
 fn an_expired_access_token_is_refreshed_and_the_app_stays_signed_in() {
     let f = Fixture::new();
     let mut h = f.harness();
