@@ -142,6 +142,16 @@ fn session_users(h: &Harness<'static, AdminApp>) -> Option<Vec<String>> {
 /// Clicks a button and runs only the frame that handles the click: its request is
 /// sent, and its answer cannot have been handled yet (answers are taken at the start
 /// of a frame).
+/// How many keys the Keys screen lists.
+fn keys_listed(h: &Harness<'static, AdminApp>) -> usize {
+    h.state()
+        .screens
+        .keys
+        .list
+        .as_ref()
+        .map_or(0, |l| l.items.len())
+}
+
 fn click_and_send(h: &mut Harness<'static, AdminApp>, label: &str, nth: usize) {
     let buttons: Vec<_> = h.query_all_by_label(label).collect();
     buttons[nth].click();
@@ -316,24 +326,10 @@ fn rotating_a_key_lists_the_new_key() {
     let mut h = f.harness();
     sign_in(&mut h);
     open(&mut h, "Keys");
-    wait_until(&mut h, "keys", |h| {
-        h.state()
-            .screens
-            .keys
-            .list
-            .as_ref()
-            .is_some_and(|l| l.items.len() == 1)
-    });
+    wait_until(&mut h, "keys", |h| keys_listed(h) == 1);
     click(&mut h, "Rotate key");
     click(&mut h, "Confirm");
-    wait_until(&mut h, "two keys", |h| {
-        h.state()
-            .screens
-            .keys
-            .list
-            .as_ref()
-            .is_some_and(|l| l.items.len() == 2)
-    });
+    wait_until(&mut h, "two keys", |h| keys_listed(h) == 2);
     assert_eq!(h.query_all_by_label("Retire").count(), 2);
     f.stop();
 }
@@ -1161,14 +1157,7 @@ fn rotating_then_retiring_a_key_in_the_ui_changes_what_the_server_accepts() {
 
     click(&mut h, "Rotate key");
     click(&mut h, "Confirm");
-    wait_until(&mut h, "two keys", |h| {
-        h.state()
-            .screens
-            .keys
-            .list
-            .as_ref()
-            .is_some_and(|l| l.items.len() == 2)
-    });
+    wait_until(&mut h, "two keys", |h| keys_listed(h) == 2);
     idle(&mut h);
     let list = h.state().screens.keys.list.clone().unwrap();
     let new = list
