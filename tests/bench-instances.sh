@@ -7,24 +7,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-2}"; CONC="${2:-32}"; SECS="${3:-10}"
 : "${DATABASE_URL:?set DATABASE_URL=postgres://... (instances share one database)}"
-[ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build --release -q --bin tessera --bin tessera-load
-BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}"
+source tests/lib.sh
 WORK="$(mktemp -d)"; SERVERS=(); trap 'kill "${SERVERS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export TESSERA_DATABASE_URL="$DATABASE_URL" TESSERA_ADMIN_PASSWORD="bench-admin-password"
-for i in $(seq 0 $((CONC - 1))); do
-    echo "bench-password" | $BIN/tessera user add "bench$i" --password-stdin >/dev/null
-done
-SECRET=$($BIN/tessera client add bench --grant password,refresh_token --scope read 2>/dev/null |
-    sed -n 's/^client_secret: //p')
+add_users bench "$CONC" bench-password
+SECRET=$(new_client bench --grant password,refresh_token --scope read)
 PORTS=()
 for n in $(seq 1 "$N"); do
-    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    PORT=$(free_port)
     $BIN/tessera serve --listen "127.0.0.1:$PORT" 2>"$WORK/server$n.log" & SERVERS+=($!)
     PORTS+=("$PORT")
 done
-for PORT in "${PORTS[@]}"; do
-    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-done
+for PORT in "${PORTS[@]}"; do wait_ready "http://127.0.0.1:$PORT"; done
 DRIVERS=()
 for n in $(seq 1 "$N"); do
     $BIN/tessera-load --url "http://127.0.0.1:${PORTS[$((n - 1))]}" --client bench --client-secret "$SECRET" \

@@ -8,15 +8,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONC="${1:-64}"; SECS="${2:-5}"
-[ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build --release -q --bin tessera --bin tessera-load
-BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}"
+source tests/lib.sh
 [ -d tests/peer/node_modules/oidc-provider ] || (cd tests/peer && npm ci --no-audit --no-fund --silent)
 WORK="$(mktemp -d)"; trap 'kill ${PEER:-} 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 TESSERA=$(BENCH_NO_BUILD=1 BENCH_BIN="$BIN" BENCH_CLIENT=confidential tests/bench.sh refresh "$CONC" "$SECS")
 echo "tessera: $TESSERA"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 node tests/peer/server.mjs "$PORT" "$CONC" "$SECRET" "$WORK/tokens" 2>"$WORK/peer.log" & PEER=$!
 for _ in $(seq 1 100); do

@@ -11,36 +11,32 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE="${1:-refresh}"; CONC="${2:-32}"; SECS="${3:-10}"
-[ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build --release -q --bin tessera --bin tessera-load
-BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}"
+source tests/lib.sh
 WORK="$(mktemp -d)"; trap 'kill ${SERVER:-} 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export TESSERA_DATABASE_URL="${DATABASE_URL:-sqlite://$WORK/bench.db?mode=rwc}"
 export TESSERA_ADMIN_PASSWORD="bench-admin-password"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 USERS="${BENCH_USERS:-$CONC}"
-for i in $(seq 0 $((USERS - 1))); do
-    echo "bench-password" | $BIN/tessera user add "bench$i" --password-stdin >/dev/null
-done
-secret_of() { sed -n 's/^client_secret: //p'; }
+add_users bench "$USERS" bench-password
 CLIENT=bench; SECRET=()
 case "$MODE" in
     client_credentials | introspect)
         CLIENT=bench-service
-        S=$($BIN/tessera client add bench-service --grant client_credentials --scope read | secret_of)
+        S=$(new_client bench-service --grant client_credentials --scope read)
         SECRET=(--client-secret "$S") ;;
     *)
         if [ "${BENCH_CLIENT:-public}" = confidential ]; then
-            S=$($BIN/tessera client add bench --grant password,refresh_token,authorization_code \
-                --redirect-uri http://127.0.0.1:5173/ --scope read | secret_of)
+            S=$(new_client bench --grant password,refresh_token,authorization_code \
+                --redirect-uri http://127.0.0.1:5173/ --scope read)
             SECRET=(--client-secret "$S")
         else
-            $BIN/tessera client add bench --public --grant password,refresh_token,authorization_code \
+            new_client bench --public --grant password,refresh_token,authorization_code \
                 --redirect-uri http://127.0.0.1:5173/ --scope read >/dev/null
         fi ;;
 esac
 # Logging as shipped (RUST_LOG unset: a line per request), to a file as a service would.
 $BIN/tessera serve --listen "127.0.0.1:$PORT" 2>"$WORK/server.log" & SERVER=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+wait_ready "http://127.0.0.1:$PORT"
 # The server's CPU time, sampled every 0.2 s, to report it over the measured window only.
 ( while kill -0 $SERVER 2>/dev/null; do
       echo "$(date +%s%3N) $(awk '{print $14 + $15}' /proc/$SERVER/stat)"; sleep 0.2

@@ -11,23 +11,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONC="${1:-64}"; SECS="${2:-10}"; KILL_AFTER="${3:-3}"; KILLS="${4:-1}"
-[ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build --release -q --bin tessera --bin tessera-load
-BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}"
+source tests/lib.sh
 WORK="$(mktemp -d)"; trap 'kill -9 ${SERVER:-} ${LOAD:-} 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export TESSERA_DATABASE_URL="${DATABASE_URL:-sqlite://$WORK/crash.db?mode=rwc}"
 export TESSERA_ADMIN_PASSWORD="crash-admin-password"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-for i in $(seq 0 $((CONC - 1))); do
-    echo "crash-password" | $BIN/tessera user add "crash$i" --password-stdin >/dev/null
-done
+PORT=$(free_port)
+add_users crash "$CONC" crash-password
 # CRASH_LEEWAY=N gives the client a reuse leeway: a retry after a lost answer then gets a
 # fresh token instead of revoking the family (DESIGN.md, rotation rule 3).
-SECRET=$($BIN/tessera client add crash --grant password,refresh_token --scope read \
-    --reuse-leeway "${CRASH_LEEWAY:-0}" 2>/dev/null | sed -n 's/^client_secret: //p')
+SECRET=$(new_client crash --grant password,refresh_token --scope read \
+    --reuse-leeway "${CRASH_LEEWAY:-0}")
 serve() {
     $BIN/tessera serve --listen "127.0.0.1:$PORT" 2>>"$WORK/server.log" & SERVER=$!
-    for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && return 0; sleep 0.05; done
-    echo "the server did not become ready" >&2; return 1
+    wait_ready "http://127.0.0.1:$PORT"
 }
 serve
 $BIN/tessera-load --url "http://127.0.0.1:$PORT" --client crash --client-secret "$SECRET" \
@@ -35,11 +31,7 @@ $BIN/tessera-load --url "http://127.0.0.1:$PORT" --client crash --client-secret 
     --concurrency "$CONC" --seconds "$SECS" --crash-tolerant --state-out "$WORK/chains.jsonl" \
     >"$WORK/load.json" & LOAD=$!
 # The driver signs its chains in first; count from the first rotations on.
-rotations() {
-    curl -sf "http://127.0.0.1:$PORT/metrics" |
-        awk '/^tessera_token_grants_total\{.*grant="refresh_token".*outcome="ok"/ {n += $NF} END {print n + 0}'
-}
-for _ in $(seq 1 600); do [ "$(rotations)" -gt "$CONC" ] && break; sleep 0.05; done
+wait_rotating "http://127.0.0.1:$PORT"
 for k in $(seq 1 "$KILLS"); do
     sleep "$KILL_AFTER"
     kill -9 "$SERVER"; { wait "$SERVER"; } 2>/dev/null || true

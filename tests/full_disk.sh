@@ -11,8 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CONC="${1:-16}"; SECS="${2:-12}"; AFTER="${3:-3}"; FULL="${4:-4}"
 [ "$(id -u)" = 0 ] || { echo "full_disk.sh needs root to mount a tmpfs" >&2; exit 1; }
-[ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build --release -q --bin tessera --bin tessera-load
-BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}"
+source tests/lib.sh
 WORK="$(mktemp -d)"; DISK="$WORK/disk"; mkdir -p "$DISK"
 mount -t tmpfs -o size="${DISK_SIZE:-256m}" tmpfs "$DISK"
 cleanup() {
@@ -24,15 +23,12 @@ cleanup() {
 }
 trap cleanup EXIT
 export TESSERA_DATABASE_URL="sqlite://$DISK/full.db?mode=rwc" TESSERA_ADMIN_PASSWORD="full-admin-password"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
-for i in $(seq 0 $((CONC - 1))); do
-    echo "full-password" | $BIN/tessera user add "full$i" --password-stdin >/dev/null
-done
-SECRET=$($BIN/tessera client add full --grant password,refresh_token,client_credentials --scope read 2>/dev/null |
-    sed -n 's/^client_secret: //p')
+add_users full "$CONC" full-password
+SECRET=$(new_client full --grant password,refresh_token,client_credentials --scope read)
 $BIN/tessera serve --listen "127.0.0.1:$PORT" 2>>"$WORK/server.log" & SERVER=$!
-for _ in $(seq 1 200); do curl -sf "$BASE/readyz" >/dev/null && break; sleep 0.05; done
+wait_ready "$BASE"
 # An access token issued before the disk fills, to verify while it is full.
 ACCESS=$(curl -sf -u "full:$SECRET" "$BASE/oauth/token" -d grant_type=client_credentials |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
@@ -40,6 +36,7 @@ $BIN/tessera-load --url "$BASE" --client full --client-secret "$SECRET" \
     --user full --users "$CONC" --password full-password --mode refresh \
     --concurrency "$CONC" --seconds "$SECS" --crash-tolerant --state-out "$WORK/chains.jsonl" \
     >"$WORK/load.json" & LOAD=$!
+wait_rotating "$BASE"
 sleep "$AFTER"
 WAL=$(stat -c %s "$DISK/full.db-wal" 2>/dev/null || echo 0)
 dd if=/dev/zero of="$DISK/filler" bs=64k 2>/dev/null || true

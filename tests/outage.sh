@@ -13,29 +13,24 @@ CONC="${1:-32}"; SECS="${2:-14}"; AFTER="${3:-3}"; OUTAGE="${4:-4}"
 : "${DATABASE_URL:?set DATABASE_URL to an empty PostgreSQL database}"
 CLUSTER="$(ls /etc/postgresql | head -n1)"
 pg() { pg_ctlcluster --skip-systemctl-redirect "$CLUSTER" main "$@"; }
-[ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build --release -q --bin tessera --bin tessera-load
-BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}"
+source tests/lib.sh
 WORK="$(mktemp -d)"; [ -z "${KEEP_WORK:-}" ] || echo "work: $WORK" >&2
 trap 'kill -9 ${SERVER:-} ${LOAD:-} 2>/dev/null || true; pg start 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 export TESSERA_DATABASE_URL="$DATABASE_URL" TESSERA_ADMIN_PASSWORD="outage-admin-password"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-for i in $(seq 0 $((CONC - 1))); do
-    echo "outage-password" | $BIN/tessera user add "outage$i" --password-stdin >/dev/null
-done
-SECRET=$($BIN/tessera client add outage --grant password,refresh_token --scope read 2>/dev/null |
-    sed -n 's/^client_secret: //p')
+PORT=$(free_port)
+add_users outage "$CONC" outage-password
+SECRET=$(new_client outage --grant password,refresh_token --scope read)
 $BIN/tessera serve --listen "127.0.0.1:$PORT" 2>>"$WORK/server.log" & SERVER=$!
 ready() { curl -sf --max-time 2 "http://127.0.0.1:$PORT/readyz" >/dev/null; }
-for _ in $(seq 1 200); do ready && break; sleep 0.05; done
-ready || { echo "the server did not become ready" >&2; exit 1; }
+wait_ready "http://127.0.0.1:$PORT"
 $BIN/tessera-load --url "http://127.0.0.1:$PORT" --client outage --client-secret "$SECRET" \
     --user outage --users "$CONC" --password outage-password --mode refresh \
     --concurrency "$CONC" --seconds "$SECS" --crash-tolerant --state-out "$WORK/chains.jsonl" \
     >"$WORK/load.json" & LOAD=$!
-# The chains sign in first; the outage starts once they rotate.
+# The chains sign in first; the outage starts once they have rotated for a while. (Not
+# `curl | grep -q`: under pipefail, grep leaving early fails the pipeline.)
+wait_rotating "http://127.0.0.1:$PORT"
 sleep "$AFTER"
-curl -sf "http://127.0.0.1:$PORT/metrics" | grep -q '^tessera_token_grants_total{.*grant="refresh_token".*outcome="ok"' ||
-    { echo "no rotation before the outage" >&2; exit 1; }
 pg stop -m fast
 STOPPED=$(date +%s%3N)
 # Readiness during the outage: how long /readyz takes to answer, and what it says.

@@ -14,38 +14,31 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-4}"; CONC="${2:-32}"; SECS="${3:-40}"
 : "${DATABASE_URL:?set DATABASE_URL to an empty PostgreSQL database}"
-[ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build --release -q --bin tessera --bin tessera-load
-BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}"
+source tests/lib.sh
 WORK="$(mktemp -d)"; SERVERS=()
-trap 'kill -9 "${SERVERS[@]}" ${LOAD:-} 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill "${SERVERS[@]}" ${LOAD:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export TESSERA_DATABASE_URL="$DATABASE_URL" TESSERA_ADMIN_PASSWORD="scale-admin-password"
 # One deployment, one issuer: the name clients know it by, not each instance's address.
 export TESSERA_ISSUER="http://tessera.scale.test"
 [ -z "${KEY_RELOAD:-}" ] || export TESSERA_KEY_RELOAD_INTERVAL="$KEY_RELOAD"
-for i in $(seq 0 $((CONC - 1))); do
-    echo "scale-password" | $BIN/tessera user add "scale$i" --password-stdin >/dev/null
-done
-secret_of() { sed -n 's/^client_secret: //p'; }
-SECRET=$($BIN/tessera client add scale --grant password,refresh_token --scope read 2>/dev/null | secret_of)
-MACHINE=$($BIN/tessera client add machine --grant client_credentials --scope read 2>/dev/null | secret_of)
-GONE=$($BIN/tessera client add gone --grant client_credentials --scope read 2>/dev/null | secret_of)
+add_users scale "$CONC" scale-password
+SECRET=$(new_client scale --grant password,refresh_token --scope read)
+MACHINE=$(new_client machine --grant client_credentials --scope read)
+GONE=$(new_client gone --grant client_credentials --scope read)
 URLS=()
 for n in $(seq 1 "$N"); do
-    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    PORT=$(free_port)
     $BIN/tessera serve --listen "127.0.0.1:$PORT" 2>"$WORK/server$n.log" & SERVERS+=($!)
     URLS+=("http://127.0.0.1:$PORT")
 done
-for U in "${URLS[@]}"; do
-    for _ in $(seq 1 200); do curl -sf "$U/readyz" >/dev/null && break; sleep 0.05; done
-    curl -sf "$U/readyz" >/dev/null || { echo "$U did not become ready" >&2; exit 1; }
-done
+for U in "${URLS[@]}"; do wait_ready "$U"; done
 ALL=$(IFS=,; echo "${URLS[*]}")
 $BIN/tessera-load --url "$ALL" --client scale --client-secret "$SECRET" \
     --user scale --users "$CONC" --password scale-password --mode refresh \
     --concurrency "$CONC" --seconds "$SECS" --crash-tolerant --state-out "$WORK/chains.jsonl" \
     >"$WORK/load.json" & LOAD=$!
 # The checks run while the chains rotate.
-sleep 1
+wait_rotating "${URLS[0]}"
 RELOAD="${KEY_RELOAD:-10}"
 CHECKS=0
 SCALE_CLIENT=scale SCALE_SECRET="$SECRET" SCALE_USER=scale0 SCALE_PASSWORD=scale-password \

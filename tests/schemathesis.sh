@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXAMPLES="${1:-30}"
-BIN="${BENCH_BIN:-target/debug}"
+BENCH_NO_BUILD=1 BENCH_BIN="${BENCH_BIN:-target/debug}" source tests/lib.sh
 VENV="target/st-venv"
 if [ ! -x "$VENV/bin/schemathesis" ]; then
     python3 -m venv "$VENV"
@@ -18,14 +18,12 @@ WORK="$(mktemp -d)"; trap 'kill ${SERVER:-} 2>/dev/null || true; rm -rf "$WORK"'
 export TESSERA_DATABASE_URL="sqlite://$WORK/st.db?mode=rwc" TESSERA_ADMIN_PASSWORD="schemathesis-admin-password"
 # Cheap hashes: the run signs in many times.
 export TESSERA_ARGON2__MEMORY_KIB=64 TESSERA_ARGON2__ITERATIONS=1
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
 export ST_PASSWORD="schemathesis-password" ST_ADMINS=10
-for i in $(seq 0 $((ST_ADMINS - 1))); do
-    echo "$ST_PASSWORD" | $BIN/tessera user add "st$i" --admin --password-stdin >/dev/null
-done
+add_users st "$ST_ADMINS" "$ST_PASSWORD" --admin
 $BIN/tessera serve --listen "127.0.0.1:$PORT" 2>"$WORK/server.log" & SERVER=$!
-for _ in $(seq 1 200); do curl -sf "$BASE/readyz" >/dev/null && break; sleep 0.05; done
+wait_ready "$BASE"
 # Signed in as an administrator, again every two seconds (tests/schemathesis_hooks.py).
 export ST_BASE="$BASE" SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$PWD/tests"
 status=0

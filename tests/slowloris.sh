@@ -9,18 +9,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-2000}"; SECS="${2:-20}"; CONC="${3:-16}"; P99="${SLOW_P99_MS:-250}"
-[ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build --release -q --bin tessera --bin tessera-load
-BIN="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release}"
+source tests/lib.sh
 WORK="$(mktemp -d)"; trap 'kill -9 ${SERVER:-} ${SLOW:-} 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export TESSERA_DATABASE_URL="sqlite://$WORK/slow.db?mode=rwc" TESSERA_ADMIN_PASSWORD="slow-admin-password"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-for i in $(seq 0 $((CONC - 1))); do
-    echo "slow-password" | $BIN/tessera user add "slow$i" --password-stdin >/dev/null
-done
-SECRET=$($BIN/tessera client add slow --grant password,refresh_token --scope read 2>/dev/null |
-    sed -n 's/^client_secret: //p')
+PORT=$(free_port)
+add_users slow "$CONC" slow-password
+SECRET=$(new_client slow --grant password,refresh_token --scope read)
 $BIN/tessera serve --listen "127.0.0.1:$PORT" 2>>"$WORK/server.log" & SERVER=$!
-for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.05; done
+wait_ready "http://127.0.0.1:$PORT"
 load() {
     $BIN/tessera-load --url "http://127.0.0.1:$PORT" --client slow --client-secret "$SECRET" \
         --user slow --users "$CONC" --password slow-password --mode refresh \
