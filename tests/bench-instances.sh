@@ -12,16 +12,11 @@ WORK="$(mktemp -d)"; SERVERS=(); trap 'kill "${SERVERS[@]}" 2>/dev/null || true;
 export TESSERA_DATABASE_URL="$DATABASE_URL" TESSERA_ADMIN_PASSWORD="bench-admin-password"
 add_users bench "$CONC" bench-password
 SECRET=$(new_client bench --grant password,refresh_token --scope read)
-PORTS=()
-for n in $(seq 1 "$N"); do
-    PORT=$(free_port)
-    $BIN/tessera serve --listen "127.0.0.1:$PORT" 2>"$WORK/server$n.log" & SERVERS+=($!)
-    PORTS+=("$PORT")
-done
-for PORT in "${PORTS[@]}"; do wait_ready "http://127.0.0.1:$PORT"; done
+URLS=()
+serve_instances "$N" "$WORK/server"
 DRIVERS=()
 for n in $(seq 1 "$N"); do
-    $BIN/tessera-load --url "http://127.0.0.1:${PORTS[$((n - 1))]}" --client bench --client-secret "$SECRET" \
+    $BIN/tessera-load --url "${URLS[$((n - 1))]}" --client bench --client-secret "$SECRET" \
         --user bench --users "$CONC" --password bench-password --mode refresh \
         --concurrency "$CONC" --seconds "$SECS" > "$WORK/driver$n.json" & DRIVERS+=($!)
 done

@@ -39,6 +39,19 @@ wait_rotating() {
     return 1
 }
 
+# serve_instances N LOG_PREFIX: starts N servers on free ports, logs to LOG_PREFIX1...;
+# appends their pids to SERVERS and their base URLs to URLS, and waits until all are ready.
+serve_instances() {
+    local n port
+    for n in $(seq 1 "$1"); do
+        port=$(free_port)
+        "$BIN/tessera" serve --listen "127.0.0.1:$port" 2>"$2$n.log" &
+        SERVERS+=($!)
+        URLS+=("http://127.0.0.1:$port")
+    done
+    for n in "${URLS[@]}"; do wait_ready "$n"; done
+}
+
 # wait_ready BASE_URL: until /readyz says ready, 10 s at most.
 wait_ready() {
     for _ in $(seq 1 200); do

@@ -26,12 +26,7 @@ SECRET=$(new_client scale --grant password,refresh_token --scope read)
 MACHINE=$(new_client machine --grant client_credentials --scope read)
 GONE=$(new_client gone --grant client_credentials --scope read)
 URLS=()
-for n in $(seq 1 "$N"); do
-    PORT=$(free_port)
-    $BIN/tessera serve --listen "127.0.0.1:$PORT" 2>"$WORK/server$n.log" & SERVERS+=($!)
-    URLS+=("http://127.0.0.1:$PORT")
-done
-for U in "${URLS[@]}"; do wait_ready "$U"; done
+serve_instances "$N" "$WORK/server"
 ALL=$(IFS=,; echo "${URLS[*]}")
 $BIN/tessera-load --url "$ALL" --client scale --client-secret "$SECRET" \
     --user scale --users "$CONC" --password scale-password --mode refresh \
