@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use poem::http::{HeaderValue, StatusCode, header};
-use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::listener::{Acceptor, TcpAcceptor};
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -74,8 +74,7 @@ pub async fn spawn(settings: Settings, opts: SpawnOptions) -> anyhow::Result<Run
         })?;
     db.migrate_up().await.context("database migration failed")?;
 
-    let acceptor = TcpListener::bind(settings.listen.clone())
-        .into_acceptor()
+    let acceptor = listen(&settings.listen, settings.max_connections)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = acceptor
@@ -130,6 +129,31 @@ pub async fn spawn(settings: Settings, opts: SpawnOptions) -> anyhow::Result<Run
         task,
         background,
     })
+}
+
+/// Binds the first address `listen` resolves to that can be bound, with a listen backlog
+/// of `max_connections` (the kernel caps it at `net.core.somaxconn`). Tokio's default of
+/// 1,024 overflowed when a thousand clients connected at once: the kernel dropped their
+/// SYNs, and each waited a second for its retransmission.
+async fn listen(listen: &str, max_connections: usize) -> anyhow::Result<TcpAcceptor> {
+    let backlog = u32::try_from(max_connections.max(1024)).unwrap_or(u32::MAX);
+    let mut last = None;
+    for addr in tokio::net::lookup_host(listen).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(backlog)) {
+            Ok(listener) => return Ok(TcpAcceptor::from_tokio(listener)?),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.map_or_else(
+        || anyhow::anyhow!("{listen} resolves to no address"),
+        anyhow::Error::from,
+    ))
 }
 
 /// Every connection is a file descriptor: raise the soft limit on open files (up to the
