@@ -18,9 +18,12 @@ add_users() {
     done
 }
 
-# new_client ID [FLAG...]: registers a client; prints its secret (nothing if public).
+# new_client ID [FLAG...]: registers a client; prints its secret (nothing if public), or
+# on failure what the command said.
 new_client() {
-    "$BIN/tessera" client add "$@" 2>/dev/null | sed -n 's/^client_secret: //p'
+    local out
+    out=$("$BIN/tessera" client add "$@" 2>&1) || { echo "$out" >&2; return 1; }
+    sed -n 's/^client_secret: //p' <<<"$out"
 }
 
 # rotations BASE_URL: refresh-token rotations the server has answered 200 so far.
@@ -29,7 +32,8 @@ rotations() {
         awk '/^tessera_token_grants_total\{.*grant="refresh_token".*outcome="ok"/ {n += $NF} END {print n + 0}'
 }
 
-# wait_rotating BASE_URL: until the load's chains have signed in and rotate (60 s at most).
+# wait_rotating BASE_URL: until the server has answered a first rotation (the load's
+# chains sign in first), for about 60 s at most.
 wait_rotating() {
     for _ in $(seq 1 1200); do
         [ "$(rotations "$1")" -gt 0 ] && return 0
@@ -52,7 +56,7 @@ serve_instances() {
     for n in "${URLS[@]}"; do wait_ready "$n"; done
 }
 
-# wait_ready BASE_URL: until /readyz says ready, 10 s at most.
+# wait_ready BASE_URL: until /readyz says ready: 200 tries 50 ms apart, each given 2 s.
 wait_ready() {
     for _ in $(seq 1 200); do
         curl -sf --max-time 2 "$1/readyz" >/dev/null && return 0

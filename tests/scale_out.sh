@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-4}"; CONC="${2:-32}"; SECS="${3:-40}"
+[ "$N" -ge 2 ] || { echo "scale_out.sh needs at least two instances" >&2; exit 2; }
 : "${DATABASE_URL:?set DATABASE_URL to an empty PostgreSQL database}"
 source tests/lib.sh
 WORK="$(mktemp -d)"; SERVERS=()
@@ -40,14 +41,17 @@ SCALE_CLIENT=scale SCALE_SECRET="$SECRET" SCALE_USER=scale0 SCALE_PASSWORD=scale
     SCALE_MACHINE=machine SCALE_MACHINE_SECRET="$MACHINE" SCALE_GONE=gone SCALE_GONE_SECRET="$GONE" \
     python3 tests/scale_out.py "$TESSERA_ADMIN_PASSWORD" "$RELOAD" "${URLS[@]}" >"$WORK/checks.json" ||
     CHECKS=$?
-if kill -0 "$LOAD" 2>/dev/null; then LOADED=true; else LOADED=false; fi
+if kill -0 "$LOAD" 2>/dev/null; then LOADED=true; else
+    LOADED=false; CHECKS=1
+    echo "the load ended before the checks did: give it more seconds" >&2
+fi
 wait "$LOAD"; LOAD=
 echo "{\"instances\": $N, \"checks_under_load\": $LOADED, \"checks\": $(cat "$WORK/checks.json"), \"load\": $(cat "$WORK/load.json")}"
 # No rotation of the chains failed: nothing was killed, so any error is a fault.
 python3 -c 'import json, sys; e = json.load(open(sys.argv[1]))["errors"]; sys.exit(1 if e else 0)' \
     "$WORK/load.json" || { echo "the refresh chains saw errors" >&2; CHECKS=1; }
 for n in $(seq 1 "$N"); do
-    if grep -E ' ERROR |key_prepublish is shorter' "$WORK/server$n.log" >&2; then
+    if grep -E ' ERROR |key_prepublish is no longer' "$WORK/server$n.log" >&2; then
         echo "instance $n logged the errors above" >&2; CHECKS=1
     fi
 done

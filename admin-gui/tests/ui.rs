@@ -139,9 +139,6 @@ fn session_users(h: &Harness<'static, AdminApp>) -> Option<Vec<String>> {
     )
 }
 
-/// Clicks a button and runs only the frame that handles the click: its request is
-/// sent, and its answer cannot have been handled yet (answers are taken at the start
-/// of a frame).
 /// How many keys the Keys screen lists.
 fn keys_listed(h: &Harness<'static, AdminApp>) -> usize {
     h.state()
@@ -152,6 +149,9 @@ fn keys_listed(h: &Harness<'static, AdminApp>) -> usize {
         .map_or(0, |l| l.items.len())
 }
 
+/// Clicks a button and runs only the frame that handles the click: its request is
+/// sent, and its answer cannot have been handled yet (answers are taken at the start
+/// of a frame).
 fn click_and_send(h: &mut Harness<'static, AdminApp>, label: &str, nth: usize) {
     let buttons: Vec<_> = h.query_all_by_label(label).collect();
     buttons[nth].click();

@@ -183,15 +183,16 @@ fn connections_that_fit(max_connections: usize) -> usize {
     }
 }
 
-/// Instances load a rotated key at their next reload: one that signs sooner than that can
-/// sign tokens that other instances neither publish nor accept yet.
+/// Instances load a rotated key at their next reload, a little after each interval: a
+/// key that signs no later than that can sign tokens that other instances neither
+/// publish nor accept yet.
 fn warn_if_keys_sign_before_published(settings: &Settings) {
-    if settings.is_postgres() && settings.prepublish_secs() < settings.key_reload_interval as i64 {
+    if settings.is_postgres() && settings.prepublish_secs() <= settings.key_reload_secs() {
         tracing::warn!(
             key_prepublish = settings.prepublish_secs(),
             key_reload_interval = settings.key_reload_interval,
-            "key_prepublish is shorter than key_reload_interval: with several instances, a \
-             key rotated on one signs before the others publish it"
+            "key_prepublish is no longer than key_reload_interval: with several instances, \
+             a key rotated on one signs before the others publish it"
         );
     }
 }

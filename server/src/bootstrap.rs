@@ -6,6 +6,7 @@
 use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -18,6 +19,9 @@ use crate::store::clients::{self, NewClient};
 use crate::store::{self, Db, is_unique_violation, users};
 
 pub const ADMIN_CLIENT_ID: &str = "tessera-admin";
+
+/// The PostgreSQL advisory lock that makes instances create the first key one at a time.
+const FIRST_KEY_LOCK: i64 = 0x0074_6573_7365_7261; // "tessera"
 
 pub async fn run(
     db: &Db,
@@ -39,12 +43,21 @@ pub async fn run(
              TESSERA_KEY_ENCRYPTION_KEY) to encrypt them at rest"
         ),
     }
-    if store::keys::load_live(&db.read, now).await?.is_empty() {
+    // Instances started together on an empty database must make one first key, not one
+    // each (each would sign with its own, which the others do not publish until their
+    // next reload): the check and the insert are one transaction, serialized on
+    // PostgreSQL by an advisory lock (SQLite has one writer).
+    let txn = db.write.begin().await?;
+    if db.backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({FIRST_KEY_LOCK})"))
+            .await?;
+    }
+    if store::keys::load_live(&txn, now).await?.is_empty() {
         let key = keys::generate(SigningAlg::Es256)?;
-        match store::keys::insert(&db.write, &key, now, now, kek.as_ref()).await {
+        match store::keys::insert(&txn, &key, now, now, kek.as_ref()).await {
             Ok(()) => {
                 audit::record(
-                    &db.write,
+                    &txn,
                     now,
                     AuditEvent {
                         actor: Some("system".into()),
@@ -58,6 +71,7 @@ pub async fn run(
             Err(e) => return Err(e),
         }
     }
+    txn.commit().await?;
 
     if clients::find(&db.read, ADMIN_CLIENT_ID).await?.is_none() {
         let client = NewClient {

@@ -193,8 +193,14 @@ impl Settings {
         for (l, v) in Lifetime::ALL.into_iter().zip(lifetimes) {
             l.check(v).map_err(|e| format!("{}: {e}", l.field()))?;
         }
-        if self.key_prepublish.is_some_and(|p| p < 0) {
-            return Err("key_prepublish must not be negative".into());
+        if self
+            .key_prepublish
+            .is_some_and(|p| !(0..=30 * 86_400).contains(&p))
+        {
+            return Err("key_prepublish must be between 0 and 30 days".into());
+        }
+        if !(1..=3600).contains(&self.key_reload_interval) {
+            return Err("key_reload_interval must be between 1 and 3600 seconds".into());
         }
         if !(60..=31_536_000).contains(&self.sso_session_ttl) {
             return Err("sso_session_ttl must be between 60 s and 365 days".into());
@@ -218,17 +224,20 @@ impl Settings {
     /// SQLite is one server, which reloads at once, so there it signs at once.
     pub fn prepublish_secs(&self) -> i64 {
         self.key_prepublish.unwrap_or(if self.is_postgres() {
-            i64::try_from(self.key_reload_interval.max(1))
-                .unwrap_or(i64::MAX / 4)
-                .saturating_mul(2)
+            2 * self.key_reload_secs()
         } else {
             0
         })
     }
 
+    /// `key_reload_interval` as a signed count of seconds (validated to at most an hour).
+    pub fn key_reload_secs(&self) -> i64 {
+        i64::try_from(self.key_reload_interval).unwrap_or(3600)
+    }
+
     /// Several instances may share the database.
     pub fn is_postgres(&self) -> bool {
-        self.database_url.starts_with("postgres:") || self.database_url.starts_with("postgresql:")
+        crate::store::is_postgres_url(&self.database_url)
     }
 
     /// The key-encryption key, from the file if one is named, else from the setting.

@@ -1,9 +1,9 @@
 //! Signing keys: rotate, retire, list. The rules: a rotated key is published at once and
 //! signs after `key_prepublish` seconds (by default on PostgreSQL, once every instance
 //! has reloaded its ring: [`crate::config::Settings::prepublish_secs`]), the keys it
-//! replaces stop signing then and stay published until every token they may have signed has expired; a key is retired at
-//! once only if another key can sign; a running server reloads its ring at once, other
-//! instances within `key_reload_interval`.
+//! replaces stop signing then and stay published until every token they may have signed
+//! has expired; a key is retired at once only if another key can sign; a running server
+//! reloads its ring at once, other instances within `key_reload_interval`.
 
 use sea_orm::TransactionTrait;
 use serde_json::json;

@@ -146,9 +146,12 @@ pub enum ApiError {
         poem_openapi::payload::Json<ErrorBody>,
         #[oai(header = "WWW-Authenticate")] String,
     ),
-    /// `insufficient_scope` / `forbidden`: the token may not do this.
+    /// `insufficient_scope`: the token may not do this (RFC 6750 §3.1).
     #[oai(status = 403)]
-    Forbidden(poem_openapi::payload::Json<ErrorBody>),
+    Forbidden(
+        poem_openapi::payload::Json<ErrorBody>,
+        #[oai(header = "WWW-Authenticate")] String,
+    ),
     /// `not_found`.
     #[oai(status = 404)]
     NotFound(poem_openapi::payload::Json<ErrorBody>),
@@ -190,10 +193,10 @@ impl ApiError {
     }
 
     pub fn forbidden(d: impl Into<String>) -> Self {
-        ApiError::Forbidden(poem_openapi::payload::Json(ErrorBody::new(
-            "insufficient_scope",
-            d,
-        )))
+        ApiError::Forbidden(
+            poem_openapi::payload::Json(ErrorBody::new("insufficient_scope", d)),
+            "Bearer realm=\"tessera\", error=\"insufficient_scope\"".into(),
+        )
     }
 
     pub fn not_found(d: impl Into<String>) -> Self {

@@ -31,6 +31,12 @@ use sea_orm::{
 };
 use tessera_migration::{Migrator, MigratorTrait};
 
+/// A PostgreSQL database URL (`postgres:` or `postgresql:`), which several instances may
+/// share.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres:") || url.starts_with("postgresql:")
+}
+
 /// How often a server checkpoints SQLite's write-ahead log ([`Db::checkpoint`]).
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 /// Pages (4 KiB) the write-ahead log may reach before the committing connection
@@ -66,7 +72,7 @@ impl Db {
             // WAL is a property of the file; set it once through the writer.
             let read = Database::connect(sqlite_options(url, max_connections.max(1))).await?;
             Ok(Db { read, write })
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        } else if is_postgres_url(url) {
             let mut opts = ConnectOptions::new(url);
             opts.max_connections(max_connections.max(2))
                 .min_connections(1)

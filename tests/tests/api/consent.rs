@@ -140,6 +140,49 @@ async fn consent_is_asked_once_per_user_client_and_scope_set() {
     app.stop().await;
 }
 
+/// `/me` takes a third-party client's token only with `tessera:sessions`, and the user
+/// grants that on the consent page like any scope: an earlier consent to `read` does not
+/// cover it, and `prompt=none` cannot get it.
+#[tokio::test]
+async fn the_sessions_scope_is_granted_to_a_third_party_only_by_consent() {
+    let app = spawn_app().await;
+    app.add_user("alice", "alice-password", false).await;
+    let admin = app.admin_token().await;
+    let mut partner_client = browser_client("partner", &[PARTNER_CALLBACK]);
+    partner_client["require_consent"] = json!(true);
+    partner_client["scopes"] = json!(["read", "tessera:sessions"]);
+    add_browser_client(&app, &admin, partner_client).await;
+    let mut b = Browser::new(&app);
+    let read = partner("read");
+    let allowed = sign_in_and(&mut b, &read, "alice", "allow").await;
+    let t = exchange(&app, &read, &read.code_from(&allowed, &app.base)).await;
+    t.assert_ok();
+    app.get_bearer("/me/sessions", t.str("access_token"))
+        .await
+        .assert_error(403, "insufficient_scope");
+
+    let sessions = partner("read tessera:sessions");
+    let page = b
+        .get(&sessions.path_with(&[("prompt", Some("none"))]))
+        .await;
+    assert_eq!(
+        page.redirect().param("error"),
+        Some("consent_required"),
+        "{}",
+        page.body
+    );
+    let page = b.get(&sessions.path()).await;
+    assert_consent_page(&page, &sessions, &["read", "tessera:sessions"]);
+    let done = b.submit(&page, &[("action", "allow")]).await;
+    let t = exchange(&app, &sessions, &sessions.code_from(&done, &app.base)).await;
+    t.assert_ok();
+    assert_eq!(t.str("scope"), "read tessera:sessions");
+    let list = app.get_bearer("/me/sessions", t.str("access_token")).await;
+    list.assert_ok();
+    assert_eq!(list.body["sessions"].as_array().unwrap().len(), 2);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn deny_redirects_with_access_denied_and_is_not_remembered_as_allow() {
     let app = spawn_app().await;

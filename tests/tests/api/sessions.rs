@@ -60,9 +60,10 @@ async fn users_list_and_end_their_own_sessions() {
 }
 
 /// A confused deputy: a third-party app (one the user consents to) holds a token of the
-/// user, and so does every API it sends that token to. Only with the scope the user
-/// consented to for this may it list or end the user's sessions; the operator's own
-/// (first-party) apps may.
+/// user, and so does every API it sends that token to. It may list or end the user's
+/// sessions only with `tessera:sessions`, which it gets only on the consent page (tested
+/// in `consent.rs`); the operator's own (first-party) apps may. The password grant shows
+/// no consent page, so it never grants that scope to a third-party client.
 #[tokio::test]
 async fn third_party_tokens_need_the_sessions_scope() {
     let app = spawn_app().await;
@@ -85,12 +86,20 @@ async fn third_party_tokens_need_the_sessions_scope() {
     let first = app
         .login(Auth::Public("web"), "alice", "alice-password")
         .await;
-    let read_only = login_third(&app, "read").await;
-    read_only.assert_ok();
-    let at = read_only.str("access_token");
-    app.get_bearer("/me/sessions", at)
+    login_third(&app, Some("read tessera:sessions"))
         .await
-        .assert_error(403, "insufficient_scope");
+        .assert_error(400, "invalid_scope");
+    // Asking for nothing grants what the client may have, less that scope.
+    let third = login_third(&app, None).await;
+    third.assert_ok();
+    assert_eq!(third.str("scope"), "read");
+    let at = third.str("access_token");
+    let refused = app.get_bearer("/me/sessions", at).await;
+    refused.assert_error(403, "insufficient_scope");
+    assert_eq!(
+        refused.headers["www-authenticate"],
+        "Bearer realm=\"tessera\", error=\"insufficient_scope\""
+    );
     app.delete_bearer("/me/sessions", at)
         .await
         .assert_error(403, "insufficient_scope");
@@ -98,28 +107,22 @@ async fn third_party_tokens_need_the_sessions_scope() {
     app.refresh(Auth::Public("web"), first.str("refresh_token"))
         .await
         .assert_ok();
-
-    let consented = login_third(&app, "read tessera:sessions").await;
-    consented.assert_ok();
+    // A first-party app's token needs no such scope (its scope is `read write`).
     let list = app
-        .get_bearer("/me/sessions", consented.str("access_token"))
+        .get_bearer("/me/sessions", first.str("access_token"))
         .await;
     list.assert_ok();
-    assert_eq!(list.body["sessions"].as_array().unwrap().len(), 3);
-    // A first-party app's token needs no such scope (its scope is `read write`).
-    app.get_bearer("/me/sessions", first.str("access_token"))
-        .await
-        .assert_ok();
+    assert_eq!(list.body["sessions"].as_array().unwrap().len(), 2);
     app.stop().await;
 }
 
-async fn login_third(app: &tessera_tests::TestApp, scope: &str) -> tessera_tests::Answer {
-    let form = [
+async fn login_third(app: &tessera_tests::TestApp, scope: Option<&str>) -> tessera_tests::Answer {
+    let mut form = vec![
         ("grant_type", "password"),
         ("username", "alice"),
         ("password", "alice-password"),
-        ("scope", scope),
     ];
+    form.extend(scope.map(|s| ("scope", s)));
     app.token(Auth::Public("third"), &form).await
 }
 

@@ -302,7 +302,8 @@ async fn a_retired_key_stops_verifying_at_once() {
     .unwrap();
     // On PostgreSQL the new key signs once every instance can have published it.
     let prepublish = state.settings.prepublish_secs() as u64;
-    app.clock.advance(std::time::Duration::from_secs(prepublish));
+    app.clock
+        .advance(std::time::Duration::from_secs(prepublish));
     let after = app
         .login(Auth::Public("web"), "alice", "alice-password")
         .await;
