@@ -330,8 +330,14 @@ async fn worker(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap_or_else(|_| reqwest::Client::new());
-    // Instance `k % len` of the `--url` list.
-    let at = |k: usize, path: &str| format!("{}{path}", args.urls[k % args.urls.len()]);
+    // The endpoints of every instance, made once; request `k` goes to instance `k % len`.
+    let on_each =
+        |path: &str| -> Vec<String> { args.urls.iter().map(|u| format!("{u}{path}")).collect() };
+    let (token_urls, introspect_urls, jwks_urls) = (
+        on_each(&args.token_path),
+        on_each("/oauth/introspect"),
+        on_each("/.well-known/jwks.json"),
+    );
     let username = if args.users > 0 {
         format!("{}{}", args.user, index % args.users)
     } else {
@@ -362,7 +368,7 @@ async fn worker(
     }
     // A confidential client authenticates with HTTP Basic on every call.
     let token_call = |k: usize, form: &[(&str, &str)]| {
-        let req = http.post(at(k, &args.token_path)).form(form);
+        let req = http.post(&token_urls[k % token_urls.len()]).form(form);
         match &args.client_secret {
             Some(secret) => req.basic_auth(&args.client, Some(secret)),
             None => req,
@@ -428,7 +434,7 @@ async fn worker(
             "client_credentials" => send(token_call(k, &cc)).await,
             "introspect" => {
                 let req = http
-                    .post(at(k, "/oauth/introspect"))
+                    .post(&introspect_urls[k % introspect_urls.len()])
                     .form(&[("token", introspected.as_str())])
                     .basic_auth(&args.client, args.client_secret.as_ref());
                 match send(req).await {
@@ -436,7 +442,7 @@ async fn worker(
                     other => other,
                 }
             }
-            "jwks" => send(http.get(at(k, "/.well-known/jwks.json"))).await,
+            "jwks" => send(http.get(&jwks_urls[k % jwks_urls.len()])).await,
             "login" => send(token_call(k, &login)).await,
             _ if refresh.is_empty() => send(token_call(k, &login)).await,
             _ => {
