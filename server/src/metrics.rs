@@ -168,6 +168,22 @@ impl Metrics {
             .inc_by(n);
     }
 
+    /// Publishes the hasher's own timing and its thread count.
+    pub fn register_hasher(&mut self, hasher: &crate::crypto::password::PasswordHasher) {
+        self.registry.register(
+            "password_hash_duration_seconds",
+            "Time each password hash took on its thread, not counting its wait for one",
+            hasher.hash_seconds(),
+        );
+        let threads = Gauge::<i64>::default();
+        threads.set(i64::try_from(hasher.concurrency()).unwrap_or(i64::MAX));
+        self.registry.register(
+            "password_hash_threads",
+            "Password hashes that can run at once",
+            threads,
+        );
+    }
+
     pub fn db(&self, op: &str, started: std::time::Instant) {
         self.db_seconds
             .get_or_create(&OpLabels { op: op.to_owned() })

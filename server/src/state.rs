@@ -57,7 +57,8 @@ impl AppState {
         let hasher = PasswordHasher::new(settings.argon2, concurrency, settings.hash_queue)?;
         let audience = settings.audience.clone().unwrap_or_else(|| issuer.clone());
         let kek = settings.kek()?;
-        let metrics = Metrics::default();
+        let mut metrics = Metrics::default();
+        metrics.register_hasher(&hasher);
         let rotations = RotationQueue::start(&db, &clock, settings.audit_refreshes, &metrics);
         let state = AppState(Arc::new(Inner {
             db,

@@ -688,6 +688,11 @@ async fn metrics_counters_move() {
         2.0
     );
     assert!(text.contains("tessera_password_hash_queue_depth"));
+    // Each hash is timed on its thread: the two sign-ins above at least (users added
+    // through the server's state are hashed there too).
+    assert!(metric(&text, "tessera_password_hash_duration_seconds_count") >= 2.0);
+    assert!(metric(&text, "tessera_password_hash_duration_seconds_sum") > 0.0);
+    assert!(metric(&text, "tessera_password_hash_threads") >= 1.0);
     assert!(text.contains(r#"tessera_db_operation_duration_seconds_count{op="refresh_rotate"} 1"#));
     app.stop().await;
 }
