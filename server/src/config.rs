@@ -271,6 +271,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_rotated_key_waits_for_every_instance_only_where_several_can_serve() {
+        let sqlite = Settings::default();
+        assert_eq!(sqlite.prepublish_secs(), 0);
+        let mut pg = Settings {
+            database_url: "postgresql://db/tessera".into(),
+            key_reload_interval: 7,
+            ..Settings::default()
+        };
+        assert_eq!(pg.prepublish_secs(), 14);
+        pg.key_prepublish = Some(3);
+        assert_eq!(pg.prepublish_secs(), 3, "an explicit setting wins");
+        assert!(pg.validate().is_ok());
+        pg.key_prepublish = Some(-1);
+        assert!(pg.validate().is_err());
+        pg.key_prepublish = None;
+        pg.key_reload_interval = 0;
+        assert!(pg.validate().is_err());
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let dir = tempfile_dir();
         let path = dir.path().join("bad.toml");

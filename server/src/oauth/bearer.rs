@@ -5,7 +5,7 @@
 //! access at once.
 
 use super::introspection::{self, Standing};
-use super::{ADMIN_SCOPE, OAuthError};
+use super::{ADMIN_SCOPE, OAuthError, SESSIONS_SCOPE};
 use crate::crypto::jwt::{self, AccessClaims};
 use crate::state::AppState;
 
@@ -17,7 +17,16 @@ pub struct Principal {
     pub is_admin: bool,
     /// The refresh family (session) the token belongs to.
     pub family_id: String,
+    /// The token's client shows no consent page: one of the operator's own apps.
+    pub first_party: bool,
     pub claims: AccessClaims,
+}
+
+impl Principal {
+    /// The token was granted `scope` (one of its space-separated tokens).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.claims.scope.split(' ').any(|s| s == scope)
+    }
 }
 
 /// Why a bearer token was refused.
@@ -46,7 +55,8 @@ pub async fn user(state: &AppState, token: &str) -> Result<Principal, BearerErro
         return Err(BearerError::Forbidden("this needs a user's access token"));
     };
     match introspection::standing(state, &claims).await? {
-        Standing::User(u) => Ok(Principal {
+        Standing::User(u, client) => Ok(Principal {
+            first_party: !client.require_consent,
             user_id: u.id,
             username: u.username,
             is_admin: u.is_admin,
@@ -59,22 +69,13 @@ pub async fn user(state: &AppState, token: &str) -> Result<Principal, BearerErro
     }
 }
 
-/// The scope a third-party client needs for `/me`, granted only through the consent page.
-pub const SESSIONS_SCOPE: &str = "tessera:sessions";
-
 /// A user's access token for `/me`: one issued to a first-party client (one that shows
 /// no consent page: the operator's own apps), or to a third-party client with the
 /// [`SESSIONS_SCOPE`] the user consented to. Otherwise any app the user once let in, or
 /// any API its tokens are sent to, could list the user's sessions and end them all.
 pub async fn me(state: &AppState, token: &str) -> Result<Principal, BearerError> {
     let p = user(state, token).await?;
-    let first_party = state
-        .clients
-        .get(&state.db.read, &p.claims.client_id)
-        .await
-        .map_err(OAuthError::from)?
-        .is_some_and(|c| !c.require_consent);
-    if !first_party && !p.claims.scope.split(' ').any(|s| s == SESSIONS_SCOPE) {
+    if !p.first_party && !p.has_scope(SESSIONS_SCOPE) {
         return Err(BearerError::Forbidden(
             "a third-party client's token needs scope `tessera:sessions` to manage sessions",
         ));
@@ -85,8 +86,7 @@ pub async fn me(state: &AppState, token: &str) -> Result<Principal, BearerError>
 /// An administrator's access token with scope `admin`.
 pub async fn admin(state: &AppState, token: &str) -> Result<Principal, BearerError> {
     let p = user(state, token).await?;
-    let scoped = p.claims.scope.split(' ').any(|s| s == ADMIN_SCOPE);
-    if !scoped || !p.is_admin {
+    if !p.has_scope(ADMIN_SCOPE) || !p.is_admin {
         return Err(BearerError::Forbidden(
             "this needs an access token with scope `admin` issued to an administrator",
         ));

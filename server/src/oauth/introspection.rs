@@ -27,8 +27,9 @@ pub struct Introspection {
 
 /// Whether a verified access token still stands, and for whom.
 pub enum Standing {
-    /// A user's token: its family is live, the user enabled, the client enabled.
-    User(user::Model),
+    /// A user's token: its family is live, the user enabled, the client enabled (the
+    /// client row it was checked against comes along).
+    User(user::Model, std::sync::Arc<client::Model>),
     /// A client-credentials token: the client is enabled and the token not revoked.
     Client,
     /// Anything else: the session ended, the user or client is disabled or gone, or the
@@ -79,7 +80,7 @@ pub async fn standing(state: &AppState, claims: &AccessClaims) -> Result<Standin
         return Ok(Standing::Fallen);
     }
     Ok(match enabled_user(state, &claims.sub).await? {
-        Some(u) => Standing::User(u),
+        Some(u) => Standing::User(u, client),
         None => Standing::Fallen,
     })
 }
@@ -131,7 +132,7 @@ pub async fn introspect(
         return Ok(Introspection::default());
     };
     let username = match standing(state, &claims).await? {
-        Standing::User(u) => Some(u.username),
+        Standing::User(u, _) => Some(u.username),
         Standing::Client => None,
         Standing::Fallen => return Ok(Introspection::default()),
     };

@@ -166,6 +166,10 @@ pub fn resolve_scope(
 
 pub const ADMIN_SCOPE: &str = "admin";
 
+/// The scope a third-party client needs for `/me` (`bearer::me`), granted only on the
+/// consent page.
+pub const SESSIONS_SCOPE: &str = "tessera:sessions";
+
 /// The scope a user signing in gets: as [`resolve_scope`], except that a client that may
 /// grant nothing but `admin` (the built-in `tessera-admin`) signs in administrators only.
 /// Otherwise it would hand everyone else a token with no scope, still a token of theirs.

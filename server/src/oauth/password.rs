@@ -2,8 +2,7 @@
 
 use sea_orm::TransactionTrait;
 
-use super::bearer::SESSIONS_SCOPE;
-use super::{OAuthError, TokenSet, credentials, family, resolve_user_scope};
+use super::{OAuthError, SESSIONS_SCOPE, TokenSet, credentials, family, resolve_user_scope};
 use crate::domain::Scope;
 use crate::domain::{AuditKind, GrantType, RequestMeta};
 use crate::state::AppState;

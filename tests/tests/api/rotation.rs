@@ -432,3 +432,37 @@ async fn an_undone_rotation_leaves_the_presented_token_usable() {
         .assert_ok();
     app.stop().await;
 }
+
+/// Instances started together on an empty PostgreSQL database make one first signing key
+/// between them, not one each: each would sign with its own, which the others publish
+/// only at their next reload (`bootstrap::run`, under an advisory lock). Eight
+/// bootstraps, each on its own pool as an instance would be, race on one migrated,
+/// empty database. PostgreSQL only: a SQLite file has one server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_started_together_make_one_first_key() {
+    let (settings, _dir) = tessera_tests::test_settings().await;
+    if !settings.is_postgres() {
+        return;
+    }
+    use tessera_server::store::Db;
+    let url = settings.database_url.clone();
+    let first = Db::connect(&url, 2).await.unwrap();
+    first.migrate_up().await.unwrap();
+    let instances = futures::future::try_join_all((0..8).map(|_| Db::connect(&url, 2)))
+        .await
+        .unwrap();
+    let clock = tessera_server::clock::Clock::default();
+    futures::future::try_join_all(instances.iter().map(|db| {
+        tessera_server::bootstrap::run(db, &settings, &clock, Some("first-key-admin".into()))
+    }))
+    .await
+    .unwrap();
+    let keys = tessera_server::store::keys::list(&first.read)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "one first key, not one per instance");
+    for db in instances {
+        db.close().await;
+    }
+    first.close().await;
+}
