@@ -114,6 +114,29 @@ impl Db {
         Ok(())
     }
 
+    /// Runs `first_write`, the first write of the transaction `txn`, with SQLite's
+    /// statement journals for the rest of that transaction kept in memory (a no-op on
+    /// PostgreSQL). A multi-row statement inside a transaction keeps the pages it
+    /// changes so it can undo itself alone, and past 64 KiB SQLite spills them to a
+    /// temporary file: a group commit's inserts spilled on every batch, as many bytes as
+    /// the WAL got. The setting is read when the write transaction starts and is put
+    /// back at once, so nothing else on the connection keeps it: a large statement
+    /// elsewhere (a cascade delete) still spills to disk instead of memory.
+    pub async fn with_journals_in_memory<T>(
+        txn: &impl ConnectionTrait,
+        first_write: impl std::future::Future<Output = Result<T, DbErr>>,
+    ) -> Result<T, DbErr> {
+        if txn.get_database_backend() != DbBackend::Sqlite {
+            return first_write.await;
+        }
+        txn.execute_unprepared("PRAGMA temp_store = MEMORY").await?;
+        let written = first_write.await;
+        let reset = txn.execute_unprepared("PRAGMA temp_store = DEFAULT").await;
+        let written = written?;
+        reset?;
+        Ok(written)
+    }
+
     /// Reaches the database within a second, or says why not.
     pub async fn ping(&self) -> Result<(), DbErr> {
         match tokio::time::timeout(Duration::from_secs(1), self.read.ping()).await {
@@ -284,6 +307,37 @@ mod tests {
         for code in ["23505", "42P01", "22001", "19", "2067", "1"] {
             assert!(!u(code), "{code}");
         }
+    }
+
+    async fn temp_store(
+        txn: &impl sea_orm::ConnectionTrait,
+    ) -> Result<Option<i32>, sea_orm::DbErr> {
+        let q = sea_orm::Statement::from_string(txn.get_database_backend(), "PRAGMA temp_store");
+        let row = txn.query_one_raw(q).await?;
+        row.map(|r| r.try_get_by_index::<i32>(0)).transpose()
+    }
+
+    /// The journals are in memory for the transaction the first write starts, and the
+    /// connection's setting is back to the default before it commits.
+    #[tokio::test]
+    async fn journals_in_memory_for_one_transaction_only() -> Result<(), sea_orm::DbErr> {
+        use sea_orm::{ConnectionTrait, TransactionTrait};
+        let dir = tempfile::tempdir().map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = super::Db::connect(&url, 2).await?;
+        db.write
+            .execute_unprepared("CREATE TABLE t (v INTEGER)")
+            .await?;
+        let txn = db.write.begin().await?;
+        let seen = super::Db::with_journals_in_memory(&txn, async {
+            txn.execute_unprepared("INSERT INTO t VALUES (1)").await?;
+            temp_store(&txn).await
+        })
+        .await?;
+        assert_eq!(seen, Some(2), "MEMORY during the first write");
+        assert_eq!(temp_store(&txn).await?, Some(0), "DEFAULT again after it");
+        txn.commit().await?;
+        Ok(())
     }
 
     #[test]

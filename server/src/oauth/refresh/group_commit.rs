@@ -185,7 +185,7 @@ impl Writer {
         let txn = self.db.write.begin().await?;
         let hashes: Vec<&str> = asks.iter().map(|a| a.token_hash.as_str()).collect();
         let mut claimed: HashMap<String, refresh_token::Model> =
-            rotation::claim_many(&txn, &hashes, now)
+            Db::with_journals_in_memory(&txn, rotation::claim_many(&txn, &hashes, now))
                 .await?
                 .into_iter()
                 .map(|row| (row.token_hash.clone(), row))
