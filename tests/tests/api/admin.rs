@@ -701,3 +701,85 @@ async fn json_bodies_with_a_key_given_twice_are_refused() {
     assert!(!rows[0].try_get::<bool>("", "is_admin").unwrap());
     app.stop().await;
 }
+
+/// Filtering the audit trail by user finds all of that user's events, their refreshes
+/// included, although the user index leaves refreshes out (they are found through the
+/// user's families): the same events, the same total, page after page, and no one
+/// else's.
+#[tokio::test]
+async fn audit_by_user_includes_refreshes() {
+    let app = spawn_app().await;
+    let alice = app.add_user("alice", "alice-password", false).await;
+    let bob = app.add_user("bob", "bob-password", false).await;
+    app.add_client(ClientSpec::public("web")).await;
+    // Alice: a failed sign-in (no family), two families, 3 + 2 refreshes.
+    app.login(Auth::Public("web"), "alice", "wrong")
+        .await
+        .assert_error(400, "invalid_grant");
+    for refreshes in [3, 2] {
+        let mut rt = app
+            .login(Auth::Public("web"), "alice", "alice-password")
+            .await
+            .str("refresh_token")
+            .to_owned();
+        for _ in 0..refreshes {
+            let next = app.refresh(Auth::Public("web"), &rt).await;
+            next.assert_ok();
+            rt = next.str("refresh_token").to_owned();
+        }
+    }
+    // Bob: one family, 4 refreshes.
+    let mut rt = app
+        .login(Auth::Public("web"), "bob", "bob-password")
+        .await
+        .str("refresh_token")
+        .to_owned();
+    for _ in 0..4 {
+        let next = app.refresh(Auth::Public("web"), &rt).await;
+        next.assert_ok();
+        rt = next.str("refresh_token").to_owned();
+    }
+    let admin = app.admin_token().await;
+    let kinds = |user: &str, query: &str| {
+        let (app, admin, user, query) = (&app, &admin, user.to_owned(), query.to_owned());
+        async move {
+            let mut kinds = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut url = format!("/admin/v1/audit?user_id={user}&limit=2{query}");
+                if let Some(c) = &cursor {
+                    url.push_str(&format!("&cursor={c}"));
+                }
+                let page = get(app, admin, &url).await;
+                page.assert_ok();
+                for item in page.body["items"].as_array().unwrap() {
+                    assert_eq!(item["user_id"], user.as_str(), "{item}");
+                    kinds.push(item["kind"].as_str().unwrap().to_owned());
+                }
+                let total = page.body["total"].as_u64().unwrap();
+                match page.body["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_owned()),
+                    None => {
+                        assert_eq!(total, kinds.len() as u64, "{url}");
+                        break;
+                    }
+                }
+            }
+            kinds.sort();
+            kinds
+        }
+    };
+    let count = |kinds: &[String], kind: &str| kinds.iter().filter(|k| *k == kind).count();
+    let a = kinds(&alice, "").await;
+    assert_eq!(count(&a, "token_refreshed"), 5, "{a:?}");
+    assert_eq!(count(&a, "login_succeeded"), 2, "{a:?}");
+    assert_eq!(count(&a, "login_failed"), 1, "{a:?}");
+    let a_refreshed = kinds(&alice, "&kind=token_refreshed").await;
+    assert_eq!(a_refreshed.len(), 5, "{a_refreshed:?}");
+    let a_logins = kinds(&alice, "&kind=login_succeeded").await;
+    assert_eq!(a_logins.len(), 2, "{a_logins:?}");
+    let b = kinds(&bob, "").await;
+    assert_eq!(count(&b, "token_refreshed"), 4, "{b:?}");
+    assert_eq!(count(&b, "login_succeeded"), 1, "{b:?}");
+    app.stop().await;
+}
