@@ -11,7 +11,7 @@ mod m20261127_000001_create_core_tables;
 mod m20261127_000002_create_login_throttle;
 mod m20261202_000001_create_revoked_access_tokens;
 mod m20261202_000002_create_browser_sign_in;
-mod m20261204_000001_audit_user_index_without_refreshes;
+mod m20261204_000001_audit_indexes_without_refreshes;
 
 pub struct Migrator;
 
@@ -23,7 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_login_throttle::Migration),
             Box::new(m20261202_000001_create_revoked_access_tokens::Migration),
             Box::new(m20261202_000002_create_browser_sign_in::Migration),
-            Box::new(m20261204_000001_audit_user_index_without_refreshes::Migration),
+            Box::new(m20261204_000001_audit_indexes_without_refreshes::Migration),
         ]
     }
 }

@@ -115,7 +115,7 @@ fn filtered(f: &AuditFilter) -> sea_orm::Select<audit_event::Entity> {
         q = q.filter(C::ClientId.eq(v.as_str()));
     }
     if let Some(v) = &f.family_id {
-        q = q.filter(C::FamilyId.eq(v.as_str()));
+        q = q.filter(of_family(v));
     }
     if let Some(v) = f.since {
         q = q.filter(C::At.gte(v));
@@ -126,39 +126,74 @@ fn filtered(f: &AuditFilter) -> sea_orm::Select<audit_event::Entity> {
     q
 }
 
-/// The events of one user. The user index leaves out `token_refreshed` events (one per
-/// rotation; see the migration `m20261204_000001`), and a refresh event's user is its
-/// family's user, so those are found through the user's families and the family index:
-/// `user_id = U AND (kind <> 'token_refreshed' OR family_id IN (U's families))`, written
-/// as two alternatives that each use an index. The partial index is used only where the
-/// query says `kind <> 'token_refreshed'` with that literal, so it is not a parameter.
-fn of_user(user_id: &str) -> sea_orm::sea_query::Condition {
-    use super::entities::refresh_family;
+/// The user and family indexes leave out `token_refreshed` events, one per rotation
+/// (migration `m20261204_000001`). A refresh event is written with its child token, at
+/// the child's `issued_at`, in its family and for the family's user, and families are
+/// never deleted; so a filter by user or family finds the other events through its
+/// index and the refresh events through the tokens and the time index:
+///
+/// `user_id = U AND (kind <> 'token_refreshed' OR at IN (issued_at of the tokens of
+/// U's families))`, and the same for a family with its own tokens,
+///
+/// each written as two alternatives that use an index each. A partial index is used
+/// only where the query says `kind <> 'token_refreshed'` with that literal, so it is not
+/// a bound parameter.
+fn through_tokens(
+    col: audit_event::Column,
+    value: &str,
+    tokens: sea_orm::sea_query::SelectStatement,
+) -> sea_orm::sea_query::Condition {
     use audit_event::Column as C;
     use sea_orm::ColumnTrait;
-    use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
+    use sea_orm::sea_query::{Condition, Expr, ExprTrait};
     let refreshed = AuditKind::TokenRefreshed.as_str();
     debug_assert!(
         refreshed
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b == b'_')
     );
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(col.eq(value))
+                .add(Expr::col(C::Kind).ne(Expr::cust(format!("'{refreshed}'")))),
+        )
+        .add(
+            Condition::all()
+                .add(col.eq(value))
+                .add(C::At.in_subquery(tokens)),
+        )
+}
+
+/// The events of one user ([`through_tokens`]).
+fn of_user(user_id: &str) -> sea_orm::sea_query::Condition {
+    use super::entities::{refresh_family, refresh_token};
+    use sea_orm::ColumnTrait;
+    use sea_orm::sea_query::Query;
     let families = Query::select()
         .column(refresh_family::Column::Id)
         .from(refresh_family::Entity)
         .and_where(refresh_family::Column::UserId.eq(user_id))
         .to_owned();
-    Condition::any()
-        .add(
-            Condition::all()
-                .add(C::UserId.eq(user_id))
-                .add(Expr::col(C::Kind).ne(Expr::cust(format!("'{refreshed}'")))),
-        )
-        .add(
-            Condition::all()
-                .add(C::UserId.eq(user_id))
-                .add(C::FamilyId.in_subquery(families)),
-        )
+    let issued = Query::select()
+        .column(refresh_token::Column::IssuedAt)
+        .from(refresh_token::Entity)
+        .and_where(refresh_token::Column::FamilyId.in_subquery(families))
+        .to_owned();
+    through_tokens(audit_event::Column::UserId, user_id, issued)
+}
+
+/// The events of one family ([`through_tokens`]).
+fn of_family(family_id: &str) -> sea_orm::sea_query::Condition {
+    use super::entities::refresh_token;
+    use sea_orm::ColumnTrait;
+    use sea_orm::sea_query::Query;
+    let issued = Query::select()
+        .column(refresh_token::Column::IssuedAt)
+        .from(refresh_token::Entity)
+        .and_where(refresh_token::Column::FamilyId.eq(family_id))
+        .to_owned();
+    through_tokens(audit_event::Column::FamilyId, family_id, issued)
 }
 
 /// The generation replayed in a family's `reuse_detected` event, if there was one.
@@ -184,46 +219,48 @@ mod tests {
 
     use super::{AuditFilter, audit_event};
 
-    /// A user's page of events is found through indexes, refreshes included: no step of
-    /// SQLite's plan scans the audit table.
+    /// A page of a user's or a family's events is found through indexes, refreshes
+    /// included: no step of SQLite's plan scans the audit table.
     #[tokio::test]
-    async fn a_users_events_are_found_through_indexes() -> Result<(), DbErr> {
+    async fn filtered_events_are_found_through_indexes() -> Result<(), DbErr> {
         let dir = tempfile::tempdir().map_err(|e| DbErr::Custom(e.to_string()))?;
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
         let db = crate::store::Db::connect(&url, 2).await?;
         db.migrate_up().await?;
-        let f = AuditFilter {
+        let by_user = AuditFilter {
             user_id: Some("u".into()),
             ..AuditFilter::default()
         };
-        let q = super::filtered(&f)
-            .order_by_desc(audit_event::Column::Id)
-            .limit(50)
-            .build(db.backend());
-        let plan = db
-            .read
-            .query_all_raw(Statement::from_sql_and_values(
-                db.backend(),
-                format!("EXPLAIN QUERY PLAN {}", q.sql),
-                q.values.map(|v| v.0).unwrap_or_default(),
-            ))
-            .await?;
-        let steps: Vec<String> = plan
-            .iter()
-            .map(|r| r.try_get_by_index::<String>(3))
-            .collect::<Result<_, _>>()?;
-        assert!(
-            steps.iter().any(|s| s.contains("idx_audit_events_user")),
-            "{steps:?}"
-        );
-        assert!(
-            steps.iter().any(|s| s.contains("idx_audit_events_family")),
-            "{steps:?}"
-        );
-        assert!(
-            !steps.iter().any(|s| s.starts_with("SCAN audit_events")),
-            "{steps:?}"
-        );
+        let by_family = AuditFilter {
+            family_id: Some("f".into()),
+            ..AuditFilter::default()
+        };
+        for (f, index) in [
+            (by_user, "idx_audit_events_user"),
+            (by_family, "idx_audit_events_family"),
+        ] {
+            let q = super::filtered(&f)
+                .order_by_desc(audit_event::Column::Id)
+                .limit(50)
+                .build(db.backend());
+            let plan = db
+                .read
+                .query_all_raw(Statement::from_sql_and_values(
+                    db.backend(),
+                    format!("EXPLAIN QUERY PLAN {}", q.sql),
+                    q.values.map(|v| v.0).unwrap_or_default(),
+                ))
+                .await?;
+            let steps: Vec<String> = plan
+                .iter()
+                .map(|r| r.try_get_by_index::<String>(3))
+                .collect::<Result<_, _>>()?;
+            let uses = |what: &str| steps.iter().any(|s| s.contains(what));
+            assert!(uses(index), "{steps:?}");
+            assert!(uses("idx_audit_events_at (at=?)"), "{steps:?}");
+            assert!(uses("idx_refresh_tokens_family"), "{steps:?}");
+            assert!(!steps.iter().any(|s| s.starts_with("SCAN")), "{steps:?}");
+        }
         Ok(())
     }
 }

@@ -702,12 +702,11 @@ async fn json_bodies_with_a_key_given_twice_are_refused() {
     app.stop().await;
 }
 
-/// Filtering the audit trail by user finds all of that user's events, their refreshes
-/// included, although the user index leaves refreshes out (they are found through the
-/// user's families): the same events, the same total, page after page, and no one
-/// else's.
+/// Filtering the audit trail by user or by family finds all of its events, refreshes
+/// included, although those indexes leave refreshes out (they are found through the
+/// tokens): the same events, the same total, page after page, and no one else's.
 #[tokio::test]
-async fn audit_by_user_includes_refreshes() {
+async fn audit_filters_include_refreshes() {
     let app = spawn_app().await;
     let alice = app.add_user("alice", "alice-password", false).await;
     let bob = app.add_user("bob", "bob-password", false).await;
@@ -740,20 +739,22 @@ async fn audit_by_user_includes_refreshes() {
         rt = next.str("refresh_token").to_owned();
     }
     let admin = app.admin_token().await;
-    let kinds = |user: &str, query: &str| {
-        let (app, admin, user, query) = (&app, &admin, user.to_owned(), query.to_owned());
+    // The kinds of the events matching `filter` (`user_id` or `family_id` = `id`), read
+    // two to a page; each event must match, and the total must be the number read.
+    let events = |filter: &'static str, id: &str, query: &str| {
+        let (app, admin, user, query) = (&app, &admin, id.to_owned(), query.to_owned());
         async move {
             let mut kinds = Vec::new();
             let mut cursor: Option<String> = None;
             loop {
-                let mut url = format!("/admin/v1/audit?user_id={user}&limit=2{query}");
+                let mut url = format!("/admin/v1/audit?{filter}={user}&limit=2{query}");
                 if let Some(c) = &cursor {
                     url.push_str(&format!("&cursor={c}"));
                 }
                 let page = get(app, admin, &url).await;
                 page.assert_ok();
                 for item in page.body["items"].as_array().unwrap() {
-                    assert_eq!(item["user_id"], user.as_str(), "{item}");
+                    assert_eq!(item[filter], user.as_str(), "{item}");
                     kinds.push(item["kind"].as_str().unwrap().to_owned());
                 }
                 let total = page.body["total"].as_u64().unwrap();
@@ -769,6 +770,7 @@ async fn audit_by_user_includes_refreshes() {
             kinds
         }
     };
+    let kinds = |user: &str, query: &str| events("user_id", user, query);
     let count = |kinds: &[String], kind: &str| kinds.iter().filter(|k| *k == kind).count();
     let a = kinds(&alice, "").await;
     assert_eq!(count(&a, "token_refreshed"), 5, "{a:?}");
@@ -781,5 +783,20 @@ async fn audit_by_user_includes_refreshes() {
     let b = kinds(&bob, "").await;
     assert_eq!(count(&b, "token_refreshed"), 4, "{b:?}");
     assert_eq!(count(&b, "login_succeeded"), 1, "{b:?}");
+    // By family: each of Alice's two families has its own sign-in and refreshes.
+    let families = get(&app, &admin, &format!("/admin/v1/families?user_id={alice}"))
+        .await
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut refreshed = Vec::new();
+    for f in &families {
+        let k = events("family_id", f["id"].as_str().unwrap(), "").await;
+        assert_eq!(count(&k, "login_succeeded"), 1, "{k:?}");
+        refreshed.push(count(&k, "token_refreshed"));
+    }
+    refreshed.sort();
+    assert_eq!(refreshed, [2, 3]);
     app.stop().await;
 }
