@@ -120,8 +120,11 @@ impl Db {
     /// changes so it can undo itself alone, and past 64 KiB SQLite spills them to a
     /// temporary file: a group commit's inserts spilled on every batch, as many bytes as
     /// the WAL got. The setting is read when the write transaction starts and is put
-    /// back at once, so nothing else on the connection keeps it: a large statement
-    /// elsewhere (a cascade delete) still spills to disk instead of memory.
+    /// back at once, whether the write succeeded or not, so nothing else on the
+    /// connection keeps it: a large statement elsewhere (revoking every family of a
+    /// large client) still spills to disk instead of growing in memory. The setting is
+    /// only an optimisation, so should either pragma fail, that is logged and the write
+    /// goes on.
     pub async fn with_journals_in_memory<T>(
         txn: &impl ConnectionTrait,
         first_write: impl std::future::Future<Output = Result<T, DbErr>>,
@@ -129,12 +132,18 @@ impl Db {
         if txn.get_database_backend() != DbBackend::Sqlite {
             return first_write.await;
         }
-        txn.execute_unprepared("PRAGMA temp_store = MEMORY").await?;
+        let set = |value: &'static str| async move {
+            if let Err(e) = txn
+                .execute_unprepared(&format!("PRAGMA temp_store = {value}"))
+                .await
+            {
+                tracing::warn!(error = %e, value, "setting SQLite's temp_store failed");
+            }
+        };
+        set("MEMORY").await;
         let written = first_write.await;
-        let reset = txn.execute_unprepared("PRAGMA temp_store = DEFAULT").await;
-        let written = written?;
-        reset?;
-        Ok(written)
+        set("DEFAULT").await;
+        written
     }
 
     /// Reaches the database within a second, or says why not.
@@ -337,6 +346,20 @@ mod tests {
         assert_eq!(seen, Some(2), "MEMORY during the first write");
         assert_eq!(temp_store(&txn).await?, Some(0), "DEFAULT again after it");
         txn.commit().await?;
+        // A first write that fails puts it back too.
+        let txn = db.write.begin().await?;
+        let failed = super::Db::with_journals_in_memory(
+            &txn,
+            txn.execute_unprepared("INSERT INTO nope VALUES (1)"),
+        )
+        .await;
+        assert!(failed.is_err());
+        assert_eq!(
+            temp_store(&txn).await?,
+            Some(0),
+            "DEFAULT after a failed write"
+        );
+        txn.rollback().await?;
         Ok(())
     }
 

@@ -727,34 +727,42 @@ async fn audit_filters_include_refreshes() {
             rt = next.str("refresh_token").to_owned();
         }
     }
-    // Bob: one family, 4 refreshes.
-    let mut rt = app
-        .login(Auth::Public("web"), "bob", "bob-password")
-        .await
-        .str("refresh_token")
-        .to_owned();
+    // Alice's third family and Bob's one, refreshed 4 times at once, two by two: their
+    // events share batches and times, which the filters must still tell apart.
+    let mut pair = Vec::new();
+    for (name, password) in [("alice", "alice-password"), ("bob", "bob-password")] {
+        let t = app.login(Auth::Public("web"), name, password).await;
+        pair.push(t.str("refresh_token").to_owned());
+    }
     for _ in 0..4 {
-        let next = app.refresh(Auth::Public("web"), &rt).await;
-        next.assert_ok();
-        rt = next.str("refresh_token").to_owned();
+        let (a, b) = tokio::join!(
+            app.refresh(Auth::Public("web"), &pair[0]),
+            app.refresh(Auth::Public("web"), &pair[1])
+        );
+        a.assert_ok();
+        b.assert_ok();
+        pair = vec![
+            a.str("refresh_token").to_owned(),
+            b.str("refresh_token").to_owned(),
+        ];
     }
     let admin = app.admin_token().await;
     // The kinds of the events matching `filter` (`user_id` or `family_id` = `id`), read
     // two to a page; each event must match, and the total must be the number read.
     let events = |filter: &'static str, id: &str, query: &str| {
-        let (app, admin, user, query) = (&app, &admin, id.to_owned(), query.to_owned());
+        let (app, admin, id, query) = (&app, &admin, id.to_owned(), query.to_owned());
         async move {
             let mut kinds = Vec::new();
             let mut cursor: Option<String> = None;
             loop {
-                let mut url = format!("/admin/v1/audit?{filter}={user}&limit=2{query}");
+                let mut url = format!("/admin/v1/audit?{filter}={id}&limit=2{query}");
                 if let Some(c) = &cursor {
                     url.push_str(&format!("&cursor={c}"));
                 }
                 let page = get(app, admin, &url).await;
                 page.assert_ok();
                 for item in page.body["items"].as_array().unwrap() {
-                    assert_eq!(item[filter], user.as_str(), "{item}");
+                    assert_eq!(item[filter], id.as_str(), "{item}");
                     kinds.push(item["kind"].as_str().unwrap().to_owned());
                 }
                 let total = page.body["total"].as_u64().unwrap();
@@ -773,17 +781,17 @@ async fn audit_filters_include_refreshes() {
     let kinds = |user: &str, query: &str| events("user_id", user, query);
     let count = |kinds: &[String], kind: &str| kinds.iter().filter(|k| *k == kind).count();
     let a = kinds(&alice, "").await;
-    assert_eq!(count(&a, "token_refreshed"), 5, "{a:?}");
-    assert_eq!(count(&a, "login_succeeded"), 2, "{a:?}");
+    assert_eq!(count(&a, "token_refreshed"), 9, "{a:?}");
+    assert_eq!(count(&a, "login_succeeded"), 3, "{a:?}");
     assert_eq!(count(&a, "login_failed"), 1, "{a:?}");
     let a_refreshed = kinds(&alice, "&kind=token_refreshed").await;
-    assert_eq!(a_refreshed.len(), 5, "{a_refreshed:?}");
+    assert_eq!(a_refreshed.len(), 9, "{a_refreshed:?}");
     let a_logins = kinds(&alice, "&kind=login_succeeded").await;
-    assert_eq!(a_logins.len(), 2, "{a_logins:?}");
+    assert_eq!(a_logins.len(), 3, "{a_logins:?}");
     let b = kinds(&bob, "").await;
     assert_eq!(count(&b, "token_refreshed"), 4, "{b:?}");
     assert_eq!(count(&b, "login_succeeded"), 1, "{b:?}");
-    // By family: each of Alice's two families has its own sign-in and refreshes.
+    // By family: each of Alice's three families has its own sign-in and refreshes.
     let families = get(&app, &admin, &format!("/admin/v1/families?user_id={alice}"))
         .await
         .body["items"]
@@ -797,6 +805,6 @@ async fn audit_filters_include_refreshes() {
         refreshed.push(count(&k, "token_refreshed"));
     }
     refreshed.sort();
-    assert_eq!(refreshed, [2, 3]);
+    assert_eq!(refreshed, [2, 3, 4]);
     app.stop().await;
 }

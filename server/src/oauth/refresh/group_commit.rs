@@ -184,6 +184,8 @@ impl Writer {
         let now = self.clock.now_ms();
         let txn = self.db.write.begin().await?;
         let hashes: Vec<&str> = asks.iter().map(|a| a.token_hash.as_str()).collect();
+        // The claim is the transaction's first write: it starts the write transaction,
+        // which is when SQLite reads where the statement journals go.
         let mut claimed: HashMap<String, refresh_token::Model> =
             Db::with_journals_in_memory(&txn, rotation::claim_many(&txn, &hashes, now))
                 .await?
