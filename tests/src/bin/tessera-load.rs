@@ -5,15 +5,7 @@
 //! code, and its exchange (PKCE) for tokens. One "ok" is one whole flow.
 //! Bounded in time and requests; talks only to the URL it is given (loopback in practice).
 //!
-//! ```text
-//! tessera-load --url http://127.0.0.1:8080[,URL...] --client bench --user bench --password ... \
-//!              [--users N] [--mode MODE] [--concurrency 32] [--seconds 10]
-//!              [--client-secret S]    (a confidential client: HTTP Basic on every call)
-//!              [--redirect-uri URI]   (code mode: the client's registered redirect URI)
-//!              [--refresh-tokens FILE] [--token-path PATH]
-//!                                     (refresh mode against a peer server: chain i starts
-//!                                     from line i of FILE; its token endpoint's path)
-//! ```
+//! `tessera-load --help` lists the flags.
 //!
 //! Setup (the sign-ins that start the chains, the sign-in sessions, the token to
 //! introspect) is done by every worker before any is timed; `setup_seconds` says how long
@@ -27,14 +19,6 @@
 //! verified at the end (the previous token of each chain is refused as a replay, and the
 //! replay revoked the chain's newest token too).
 //!
-//! ```text
-//!              [--max-requests N]
-//!              [--crash-tolerant] [--state-out FILE]
-//!                                     (refresh: retry unanswered requests with the same
-//!                                     token, as a client does while the server restarts;
-//!                                     write each chain's last token and fate to FILE)
-//! ```
-//!
 //! With several URLs (instances of one deployment), each chain's requests go to them in
 //! turn, starting at a different one per chain, so every rotation is on another instance
 //! than the one before; the end-of-run check replays on yet another. `--mode code` takes
@@ -43,9 +27,6 @@
 //! With `--users N`, worker `i` signs in as `{user}{i % N}` (many users, as in real
 //! traffic; one user signing in from 32 places at once would be throttled). A `429` is
 //! honoured like a well-behaved client would: wait `Retry-After`, then go on.
-//!
-//! ```text
-//! ```
 
 use std::time::{Duration, Instant};
 
@@ -80,73 +61,103 @@ struct Args {
     state_out: Option<String>,
 }
 
+/// The command line, as `tessera-load --help` prints it.
+#[derive(clap::Parser)]
+#[command(
+    name = "tessera-load",
+    about = "Load driver for a running Tessera: one JSON line of results",
+    long_about = "Load driver for a running Tessera. Each worker signs in once (not timed), \
+        then repeats its mode as fast as it can for --seconds; one JSON line of results \
+        is printed at the end (ok, errors by kind, throttled, busy, rps, p50/p90/p99/max, \
+        and for refresh the chains verified)."
+)]
+struct Cli {
+    /// The server, or several instances of one deployment, comma-separated: each chain's
+    /// requests go to them in turn.
+    #[arg(long, default_value = "http://127.0.0.1:8080", value_delimiter = ',')]
+    url: Vec<String>,
+    /// The client id.
+    #[arg(long, default_value = "bench")]
+    client: String,
+    /// A confidential client's secret, sent with HTTP Basic on every call.
+    #[arg(long)]
+    client_secret: Option<String>,
+    /// The user to sign in as; with --users N, worker i signs in as {user}{i % N}.
+    #[arg(long, default_value = "bench")]
+    user: String,
+    /// How many users to spread the workers over (0: the one --user).
+    #[arg(long, default_value_t = 0)]
+    users: usize,
+    /// The users' password.
+    #[arg(long, default_value = "")]
+    password: String,
+    /// What each worker repeats.
+    #[arg(long, default_value = "refresh", value_parser = [
+        "refresh", "login", "code", "client_credentials", "introspect", "jwks",
+    ])]
+    mode: String,
+    /// Workers, each with its own chain or sign-in.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// How long the measured part runs (at most 600).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Stop after this many requests in all.
+    #[arg(long, default_value_t = 5_000_000)]
+    max_requests: u64,
+    /// Code mode: the client's registered redirect URI.
+    #[arg(long, default_value = "http://127.0.0.1:5173/")]
+    redirect_uri: String,
+    /// Refresh mode against a peer server: chain i starts from line i of this file.
+    #[arg(long, value_name = "FILE")]
+    refresh_tokens: Option<String>,
+    /// The token endpoint's path (a peer's may differ).
+    #[arg(long, default_value = "/oauth/token")]
+    token_path: String,
+    /// Refresh mode, for crash tests: retry an unanswered request with the same token
+    /// until an answer comes, as a client does while the server restarts.
+    #[arg(long)]
+    crash_tolerant: bool,
+    /// Refresh mode: write each chain's last token and fate to this file (JSON lines).
+    #[arg(long, value_name = "FILE")]
+    state_out: Option<String>,
+}
+
 fn parse_args() -> anyhow::Result<Args> {
-    let mut a = Args {
-        url: "http://127.0.0.1:8080".into(),
-        urls: Vec::new(),
-        client: "bench".into(),
-        user: "bench".into(),
-        users: 0,
-        password: String::new(),
-        mode: "refresh".into(),
-        concurrency: 32,
-        seconds: 10,
-        max_requests: 5_000_000,
-        redirect_uri: "http://127.0.0.1:5173/".into(),
-        client_secret: None,
-        refresh_tokens: Vec::new(),
-        token_path: "/oauth/token".into(),
-        crash_tolerant: false,
-        state_out: None,
+    let cli = <Cli as clap::Parser>::parse();
+    let urls: Vec<String> = cli
+        .url
+        .iter()
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .collect();
+    let refresh_tokens = match &cli.refresh_tokens {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| path.clone())?
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+        None => Vec::new(),
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut val = || it.next().with_context(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--url" => {
-                a.urls = val()?
-                    .split(',')
-                    .map(|u| u.trim_end_matches('/').to_owned())
-                    .collect();
-                a.url = a.urls[0].clone();
-            }
-            "--client" => a.client = val()?,
-            "--user" => a.user = val()?,
-            "--users" => a.users = val()?.parse()?,
-            "--password" => a.password = val()?,
-            "--mode" => a.mode = val()?,
-            "--concurrency" => a.concurrency = val()?.parse()?,
-            "--seconds" => a.seconds = val()?.parse()?,
-            "--max-requests" => a.max_requests = val()?.parse()?,
-            "--redirect-uri" => a.redirect_uri = val()?,
-            "--client-secret" => a.client_secret = Some(val()?),
-            "--refresh-tokens" => {
-                let path = val()?;
-                let text = std::fs::read_to_string(&path).with_context(|| path.clone())?;
-                a.refresh_tokens = text.lines().map(str::to_owned).collect();
-            }
-            "--token-path" => a.token_path = val()?,
-            "--crash-tolerant" => a.crash_tolerant = true,
-            "--state-out" => a.state_out = Some(val()?),
-            other => bail!("unknown flag {other}"),
-        }
-    }
-    const MODES: [&str; 6] = [
-        "refresh",
-        "login",
-        "code",
-        "client_credentials",
-        "introspect",
-        "jwks",
-    ];
-    if a.urls.is_empty() {
-        a.urls.push(a.url.clone());
-    }
+    let mut a = Args {
+        url: urls.first().cloned().context("--url is empty")?,
+        urls,
+        client: cli.client,
+        user: cli.user,
+        users: cli.users,
+        password: cli.password,
+        mode: cli.mode,
+        concurrency: cli.concurrency,
+        seconds: cli.seconds,
+        max_requests: cli.max_requests,
+        redirect_uri: cli.redirect_uri,
+        client_secret: cli.client_secret,
+        refresh_tokens,
+        token_path: cli.token_path,
+        crash_tolerant: cli.crash_tolerant,
+        state_out: cli.state_out,
+    };
     if a.urls.len() > 1 && a.mode == "code" {
         bail!("--mode code takes one --url (its sign-in session lives on one instance)");
-    }
-    if !MODES.contains(&a.mode.as_str()) {
-        bail!("--mode must be one of {}", MODES.join(", "));
     }
     if !a.refresh_tokens.is_empty() && a.refresh_tokens.len() < a.concurrency {
         bail!("--refresh-tokens has fewer tokens than --concurrency");
