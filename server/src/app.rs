@@ -215,10 +215,24 @@ fn warn_if_cookies_cannot_work(settings: &Settings, issuer: &str) {
 }
 
 async fn checkpoint_forever(db: Db) {
+    use crate::store::{CHECKPOINT_INTERVAL, CHECKPOINT_INTERVAL_IDLE};
+    let mut last = None;
+    let mut wait = CHECKPOINT_INTERVAL_IDLE;
     loop {
-        tokio::time::sleep(crate::store::CHECKPOINT_INTERVAL).await;
-        if let Err(e) = db.checkpoint().await {
-            tracing::warn!(error = %e, "checkpointing the database failed");
+        tokio::time::sleep(wait).await;
+        match db.checkpoint().await {
+            Ok(frames) => {
+                wait = if frames == last {
+                    CHECKPOINT_INTERVAL_IDLE
+                } else {
+                    CHECKPOINT_INTERVAL
+                };
+                last = frames;
+            }
+            Err(e) => {
+                wait = CHECKPOINT_INTERVAL_IDLE;
+                tracing::warn!(error = %e, "checkpointing the database failed");
+            }
         }
     }
 }
