@@ -221,13 +221,16 @@ async fn checkpoint_forever(db: Db) {
     loop {
         tokio::time::sleep(wait).await;
         match db.checkpoint().await {
-            Ok(frames) => {
-                wait = if frames == last {
+            Ok(answer) => {
+                // Idle: the log unchanged since the last checkpoint, which was not held
+                // off by another one (the writer's own, or another process's).
+                let busy = answer.is_some_and(|(busy, _, _)| busy);
+                wait = if answer == last && !busy {
                     CHECKPOINT_INTERVAL_IDLE
                 } else {
                     CHECKPOINT_INTERVAL
                 };
-                last = frames;
+                last = answer;
             }
             Err(e) => {
                 wait = CHECKPOINT_INTERVAL_IDLE;

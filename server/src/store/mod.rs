@@ -111,9 +111,10 @@ impl Db {
     /// reader connection, so that the writer does not stop for it (a no-op on
     /// PostgreSQL). Passive: it waits for neither readers nor the writer, and does what
     /// it can now. A server calls it every [`CHECKPOINT_INTERVAL`], or
-    /// [`CHECKPOINT_INTERVAL_IDLE`] while nothing changes. Returns SQLite's frame counts
-    /// (in the log, and copied), which change only when something was written.
-    pub async fn checkpoint(&self) -> Result<Option<(i64, i64)>, DbErr> {
+    /// [`CHECKPOINT_INTERVAL_IDLE`] while nothing changes. Returns SQLite's answer
+    /// (busy, frames in the log, frames copied): the counts change only when something
+    /// was written, and busy means another checkpoint held it off.
+    pub async fn checkpoint(&self) -> Result<Option<(bool, i64, i64)>, DbErr> {
         if self.backend() != DbBackend::Sqlite {
             return Ok(None);
         }
@@ -125,7 +126,11 @@ impl Db {
             ))
             .await?;
         Ok(match row {
-            Some(r) => Some((r.try_get_by_index(1)?, r.try_get_by_index(2)?)),
+            Some(r) => Some((
+                r.try_get_by_index::<i64>(0)? != 0,
+                r.try_get_by_index(1)?,
+                r.try_get_by_index(2)?,
+            )),
             None => None,
         })
     }

@@ -65,6 +65,7 @@ struct Args {
 #[derive(clap::Parser)]
 #[command(
     name = "tessera-load",
+    args_override_self = true,
     about = "Load driver for a running Tessera: one JSON line of results",
     long_about = "Load driver for a running Tessera. Each worker signs in once (not timed), \
         then repeats its mode as fast as it can for --seconds; one JSON line of results \
@@ -77,19 +78,26 @@ struct Cli {
     #[arg(long, default_value = "http://127.0.0.1:8080", value_delimiter = ',')]
     url: Vec<String>,
     /// The client id.
-    #[arg(long, default_value = "bench")]
+    #[arg(long, default_value = "bench", allow_hyphen_values = true)]
     client: String,
-    /// A confidential client's secret, sent with HTTP Basic on every call.
-    #[arg(long)]
+    /// A confidential client's secret, sent with HTTP Basic on every call (required for
+    /// client_credentials and introspect).
+    #[arg(long, allow_hyphen_values = true)]
     client_secret: Option<String>,
     /// The user to sign in as; with --users N, worker i signs in as {user}{i % N}.
-    #[arg(long, default_value = "bench")]
+    #[arg(long, default_value = "bench", allow_hyphen_values = true)]
     user: String,
     /// How many users to spread the workers over (0: the one --user).
     #[arg(long, default_value_t = 0)]
     users: usize,
-    /// The users' password.
-    #[arg(long, default_value = "")]
+    /// The users' password (required for login, code, and refresh without
+    /// --refresh-tokens). Secrets may begin with `-`.
+    #[arg(
+        long,
+        default_value = "",
+        hide_default_value = true,
+        allow_hyphen_values = true
+    )]
     password: String,
     /// What each worker repeats.
     #[arg(long, default_value = "refresh", value_parser = [
@@ -139,7 +147,7 @@ fn parse_args() -> anyhow::Result<Args> {
         None => Vec::new(),
     };
     let mut a = Args {
-        url: urls.first().cloned().context("--url is empty")?,
+        url: urls.first().cloned().unwrap_or_default(),
         urls,
         client: cli.client,
         user: cli.user,
