@@ -38,51 +38,40 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() != sea_orm::DbBackend::Sqlite {
-            return Ok(());
-        }
-        for (name, col) in INDEXES {
-            m.drop_index(
-                Index::drop()
-                    .name(name)
-                    .table(AuditEvents::Table)
-                    .to_owned(),
-            )
-            .await?;
-            let col = col.to_string();
-            m.get_connection()
-                .execute_unprepared(&format!(
-                    "CREATE INDEX {name} ON audit_events ({col}) \
-                     WHERE kind <> 'token_refreshed'"
-                ))
-                .await?;
-        }
-        Ok(())
+        rebuild(m, true).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() != sea_orm::DbBackend::Sqlite {
-            return Ok(());
-        }
-        for (name, col) in INDEXES {
-            m.drop_index(
-                Index::drop()
-                    .name(name)
-                    .table(AuditEvents::Table)
-                    .to_owned(),
-            )
-            .await?;
-            m.create_index(
-                Index::create()
-                    .name(name)
-                    .table(AuditEvents::Table)
-                    .col(col)
-                    .to_owned(),
-            )
-            .await?;
-        }
-        Ok(())
+        rebuild(m, false).await
     }
+}
+
+/// Drops both indexes and makes them again, partial or whole (SQLite only).
+async fn rebuild(m: &SchemaManager<'_>, partial: bool) -> Result<(), DbErr> {
+    if m.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return Ok(());
+    }
+    for (name, col) in INDEXES {
+        m.drop_index(
+            Index::drop()
+                .name(name)
+                .table(AuditEvents::Table)
+                .to_owned(),
+        )
+        .await?;
+        let only = if partial {
+            " WHERE kind <> 'token_refreshed'"
+        } else {
+            ""
+        };
+        m.get_connection()
+            .execute_unprepared(&format!(
+                "CREATE INDEX {name} ON audit_events ({}){only}",
+                col.to_string()
+            ))
+            .await?;
+    }
+    Ok(())
 }
 
 #[derive(DeriveIden, Clone, Copy)]

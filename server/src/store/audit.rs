@@ -249,9 +249,7 @@ mod tests {
     /// included: no step of SQLite's plan scans the audit table.
     #[tokio::test]
     async fn filtered_events_are_found_through_indexes() -> Result<(), DbErr> {
-        let dir = tempfile::tempdir().map_err(|e| DbErr::Custom(e.to_string()))?;
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = crate::store::Db::connect(&url, 2).await?;
+        let (_dir, db) = crate::store::test_db().await?;
         db.migrate_up().await?;
         let by = |user: bool, kind: Option<AuditKind>| AuditFilter {
             kind,

@@ -33,35 +33,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-struct Args {
-    url: String,
-    /// Every `--url` given (comma-separated): chain `i`'s `n`-th request goes to
-    /// `urls[(i + n) % len]`, so consecutive rotations of a chain alternate instances.
-    urls: Vec<String>,
-    client: String,
-    user: String,
-    users: usize,
-    password: String,
-    mode: String,
-    concurrency: usize,
-    seconds: u64,
-    max_requests: u64,
-    redirect_uri: String,
-    client_secret: Option<String>,
-    /// Refresh mode: start chain `i` from line `i` of this file instead of a sign-in
-    /// (a peer server seeded its own).
-    refresh_tokens: Vec<String>,
-    /// The token endpoint's path (a peer's may differ).
-    token_path: String,
-    /// Refresh mode, for crash tests: a request that got no answer (the server died) is
-    /// retried with the same token until an answer comes; a chain whose retry is refused
-    /// (the lost rotation had committed: a replay) stops there.
-    crash_tolerant: bool,
-    /// Refresh mode: where to write each chain's state at the end (JSON lines).
-    state_out: Option<String>,
-}
-
-/// The command line, as `tessera-load --help` prints it.
+/// The command line, as `tessera-load --help` prints it, and what is derived from it.
 #[derive(clap::Parser)]
 #[command(
     name = "tessera-load",
@@ -72,11 +44,15 @@ struct Args {
         is printed at the end (ok, errors by kind, throttled, busy, rps, p50/p90/p99/max, \
         and for refresh the chains verified)."
 )]
-struct Cli {
+struct Args {
     /// The server, or several instances of one deployment, comma-separated: each chain's
-    /// requests go to them in turn.
-    #[arg(long, default_value = "http://127.0.0.1:8080", value_delimiter = ',')]
-    url: Vec<String>,
+    /// requests go to them in turn (chain `i`'s `n`-th to `urls[(i + n) % len]`).
+    #[arg(
+        long = "url",
+        default_value = "http://127.0.0.1:8080",
+        value_delimiter = ','
+    )]
+    urls: Vec<String>,
     /// The client id.
     #[arg(long, default_value = "bench", allow_hyphen_values = true)]
     client: String,
@@ -117,13 +93,17 @@ struct Cli {
     #[arg(long, default_value = "http://127.0.0.1:5173/")]
     redirect_uri: String,
     /// Refresh mode against a peer server: chain i starts from line i of this file.
-    #[arg(long, value_name = "FILE")]
-    refresh_tokens: Option<String>,
+    #[arg(long = "refresh-tokens", value_name = "FILE")]
+    refresh_tokens_file: Option<String>,
+    /// The lines of `--refresh-tokens`, read by [`parse_args`].
+    #[arg(skip)]
+    refresh_tokens: Vec<String>,
     /// The token endpoint's path (a peer's may differ).
     #[arg(long, default_value = "/oauth/token")]
     token_path: String,
     /// Refresh mode, for crash tests: retry an unanswered request with the same token
-    /// until an answer comes, as a client does while the server restarts.
+    /// until an answer comes, as a client does while the server restarts (a chain whose
+    /// retry is refused, the lost rotation having committed, stops there).
     #[arg(long)]
     crash_tolerant: bool,
     /// Refresh mode: write each chain's last token and fate to this file (JSON lines).
@@ -132,38 +112,14 @@ struct Cli {
 }
 
 fn parse_args() -> anyhow::Result<Args> {
-    let cli = <Cli as clap::Parser>::parse();
-    let urls: Vec<String> = cli
-        .url
-        .iter()
-        .map(|u| u.trim_end_matches('/').to_owned())
-        .collect();
-    let refresh_tokens = match &cli.refresh_tokens {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| path.clone())?
-            .lines()
-            .map(str::to_owned)
-            .collect(),
-        None => Vec::new(),
-    };
-    let mut a = Args {
-        url: urls.first().cloned().unwrap_or_default(),
-        urls,
-        client: cli.client,
-        user: cli.user,
-        users: cli.users,
-        password: cli.password,
-        mode: cli.mode,
-        concurrency: cli.concurrency,
-        seconds: cli.seconds,
-        max_requests: cli.max_requests,
-        redirect_uri: cli.redirect_uri,
-        client_secret: cli.client_secret,
-        refresh_tokens,
-        token_path: cli.token_path,
-        crash_tolerant: cli.crash_tolerant,
-        state_out: cli.state_out,
-    };
+    let mut a = <Args as clap::Parser>::parse();
+    for url in &mut a.urls {
+        url.truncate(url.trim_end_matches('/').len());
+    }
+    if let Some(path) = &a.refresh_tokens_file {
+        let text = std::fs::read_to_string(path).with_context(|| path.clone())?;
+        a.refresh_tokens = text.lines().map(str::to_owned).collect();
+    }
     if a.urls.len() > 1 && a.mode == "code" {
         bail!("--mode code takes one --url (its sign-in session lives on one instance)");
     }
@@ -260,7 +216,7 @@ async fn page_sign_in(
     username: &str,
     params: &[(&str, &str)],
 ) -> Result<String, String> {
-    let authorize = format!("{}/oauth/authorize", args.url);
+    let authorize = format!("{}/oauth/authorize", args.urls[0]);
     let page = http
         .get(&authorize)
         .query(params)
@@ -305,7 +261,7 @@ async fn code_flow(
     session: &str,
     params: &[(&str, &str)],
 ) -> (u16, Value) {
-    let authorize = format!("{}/oauth/authorize", args.url);
+    let authorize = format!("{}/oauth/authorize", args.urls[0]);
     let resp = match http
         .get(&authorize)
         .query(params)
@@ -321,7 +277,7 @@ async fn code_flow(
     };
     post(
         http,
-        &format!("{}/oauth/token", args.url),
+        &format!("{}/oauth/token", args.urls[0]),
         &[
             ("grant_type", "authorization_code"),
             ("client_id", args.client.as_str()),
