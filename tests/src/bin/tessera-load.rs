@@ -49,6 +49,7 @@ struct Args {
     /// requests go to them in turn (chain `i`'s `n`-th to `urls[(i + n) % len]`).
     #[arg(
         long = "url",
+        value_name = "URL",
         default_value = "http://127.0.0.1:8080",
         value_delimiter = ','
     )]
